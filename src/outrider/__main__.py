@@ -1,0 +1,3 @@
+from outrider.cli.main import main
+
+raise SystemExit(main())

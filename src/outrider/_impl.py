@@ -1,0 +1,79 @@
+"""Choose between the native core and its pure-Python twins.
+
+Each hot path has two implementations with identical behaviour: a compiled
+module ``outrider._native.<name>`` and a pure-Python reference. Selectors call
+:func:`load_native` and fall back to the twin when the extension is missing
+(a loud warning, never a crash) or when ``OUTRIDER_PURE=1`` forces the twin.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from types import ModuleType
+
+log = logging.getLogger("outrider.core")
+
+_missing: dict[str, str] = {}
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def pure_forced() -> bool:
+    """True when ``OUTRIDER_PURE`` asks for the pure-Python twins."""
+    return os.environ.get("OUTRIDER_PURE", "").strip().lower() in _TRUE
+
+
+def load_native(name: str) -> ModuleType | None:
+    """Import ``outrider._native.<name>``; return None (and remember why) when it is not built."""
+    try:
+        return importlib.import_module(f"outrider._native.{name}")
+    except Exception as exc:
+        # A module that fails while initialising is as unusable as a missing one:
+        # fall back to the twin and let warn_if_degraded() say so loudly.
+        _missing[name] = f"{type(exc).__name__}: {exc}"
+        return None
+
+
+def select(name: str, pure: ModuleType) -> tuple[ModuleType, dict[str, ModuleType]]:
+    """Return the active implementation and the map of all importable ones.
+
+    The map always has ``"pure"`` and has ``"native"`` when the extension imports,
+    whatever ``OUTRIDER_PURE`` says, so tests can run both side by side.
+    """
+    native = load_native(name)
+    impls: dict[str, ModuleType] = {"pure": pure}
+    if native is not None:
+        impls["native"] = native
+    active = pure if native is None or pure_forced() else native
+    return active, impls
+
+
+def missing_extensions() -> dict[str, str]:
+    """Extensions that failed to import so far, with the import error."""
+    return dict(_missing)
+
+
+def core_name() -> str:
+    """``"cython"`` when the native core is in use, else ``"pure-python"``."""
+    if pure_forced():
+        return "pure-python"
+    for name in ("readat", "safe_open", "framer", "tail"):
+        if load_native(name) is None:
+            return "pure-python"
+    return "cython"
+
+
+def warn_if_degraded() -> None:
+    """Log a loud warning at start-up when any native module is missing."""
+    if pure_forced():
+        log.warning("native core disabled by OUTRIDER_PURE; using the pure-Python twins")
+        return
+    core_name()
+    for name, why in sorted(_missing.items()):
+        log.warning(
+            "native module outrider._native.%s is not available (%s); using its pure-Python twin. "
+            "Reinstall with a C compiler to build the native core.",
+            name,
+            why,
+        )

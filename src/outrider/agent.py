@@ -1,0 +1,64 @@
+"""The agent: configuration, state, allocations and the background services, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import time
+from typing import Protocol
+
+from outrider import __version__
+from outrider.allocs import AllocRegistry
+from outrider.config import AgentConfig
+from outrider.http.auth import Authorizer
+from outrider.state.db import StateDB
+
+log = logging.getLogger("outrider.agent")
+
+
+class Service(Protocol):
+    """A background part of the agent with a lifetime bound to the server's."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Agent:
+    """Everything a request handler may need, reachable as ``request.app.state.agent``."""
+
+    def __init__(self, config: AgentConfig) -> None:
+        self.config = config
+        self.version = __version__
+        os.makedirs(os.path.join(config.data_dir, "client"), mode=0o700, exist_ok=True)
+        self.db = StateDB(os.path.join(config.data_dir, "client", "state.db"))
+        self.node_id = self.db.node_id()
+        self.allocs = AllocRegistry(self.db, config.alloc_dir)
+        self.authorizer = Authorizer(config.acl_enabled)
+        self.started_at = time.time()
+        self.services: list[Service] = []
+        # Set when the agent is stopping: long-lived streams watch it and end cleanly.
+        self.stopping = asyncio.Event()
+
+    def add_service(self, service: Service) -> None:
+        self.services.append(service)
+
+    async def start(self) -> None:
+        for service in self.services:
+            log.debug("starting service", extra={"service": service.name})
+            await service.start()
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        for service in reversed(self.services):
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("service failed to stop cleanly", extra={"service": service.name})
+        self.db.close()
+        if self.config.temp_data_dir:
+            shutil.rmtree(self.config.data_dir, ignore_errors=True)

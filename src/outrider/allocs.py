@@ -1,0 +1,202 @@
+"""Which allocations this agent knows, and where their directories are.
+
+An allocation is known when the state DB has it (Outrider runs it), or, as an
+*external* read-only allocation, when a directory named by a UUID sits directly
+under the alloc dir and the DB does not know it. External allocations let
+Outrider serve an existing Nomad client's alloc dir as a sidecar; they are
+served in namespace ``default`` and never deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from outrider.state.db import StateDB
+
+UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+TERMINAL_STATUSES = frozenset({"complete", "failed", "lost"})
+# Directories of an alloc dir that are not tasks (spec §2.1).
+_NON_TASK_DIRS = frozenset({"alloc"})
+
+
+@dataclass
+class Allocation:
+    """An allocation as the HTTP layer sees it."""
+
+    id: str
+    namespace: str
+    path: str
+    tasks: list[str]
+    job_id: str = ""
+    task_group: str = ""
+    name: str = ""
+    index: int = 0
+    client_status: str = "pending"
+    desired_status: str = "run"
+    create_index: int = 0
+    modify_index: int = 0
+    create_time: int = 0
+    modify_time: int = 0
+    external: bool = False
+    destroyed: bool = False
+    _root_real: str | None = field(default=None, repr=False)
+
+    @property
+    def terminal(self) -> bool:
+        return self.client_status in TERMINAL_STATUSES
+
+    def root_real(self) -> str:
+        """The allocation directory's real path (symlinks resolved), cached."""
+        if self._root_real is None:
+            self._root_real = os.path.realpath(self.path)
+        return self._root_real
+
+
+class AllocRegistry:
+    """Allocations known to this agent: those in the state DB plus external directories."""
+
+    def __init__(self, db: StateDB, alloc_dir: str) -> None:
+        self.db = db
+        self.alloc_dir = alloc_dir
+        self._owned: dict[str, Allocation] = {}
+        self._destroyed: dict[str, Allocation] = {}
+        os.makedirs(alloc_dir, mode=0o711, exist_ok=True)
+        for row in db.query(
+            "SELECT id, namespace, job_id, task_group, name, alloc_index, tasks, client_status, "
+            "desired_status, create_index, modify_index, create_time, modify_time FROM allocations"
+        ):
+            alloc = Allocation(
+                id=str(row[0]),
+                namespace=str(row[1]),
+                path=os.path.join(alloc_dir, str(row[0])),
+                tasks=list(json.loads(str(row[6]))),
+                job_id=str(row[2]),
+                task_group=str(row[3]),
+                name=str(row[4]),
+                index=int(row[5]),  # type: ignore[call-overload]
+                client_status=str(row[7]),
+                desired_status=str(row[8]),
+                create_index=int(row[9]),  # type: ignore[call-overload]
+                modify_index=int(row[10]),  # type: ignore[call-overload]
+                create_time=int(row[11]),  # type: ignore[call-overload]
+                modify_time=int(row[12]),  # type: ignore[call-overload]
+            )
+            self._owned[alloc.id] = alloc
+
+    def get(self, alloc_id: str) -> Allocation | None:
+        """Exact-ID lookup (no prefix matching, spec §1.7), including locally GC'd ones."""
+        alloc = self._owned.get(alloc_id) or self._destroyed.get(alloc_id)
+        if alloc is not None:
+            return alloc
+        return self._external(alloc_id)
+
+    def _external(self, alloc_id: str) -> Allocation | None:
+        if not UUID_RE.match(alloc_id):
+            return None
+        path = os.path.join(self.alloc_dir, alloc_id)
+        try:
+            entries = os.scandir(path)
+        except OSError:
+            return None
+        with entries:
+            tasks = sorted(
+                e.name for e in entries if e.name not in _NON_TASK_DIRS and e.is_dir(follow_symlinks=False)
+            )
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except OSError:
+            return None
+        return Allocation(
+            id=alloc_id,
+            namespace="default",
+            path=path,
+            tasks=tasks,
+            client_status="running",
+            create_time=mtime,
+            modify_time=mtime,
+            external=True,
+        )
+
+    def owned(self) -> Iterable[Allocation]:
+        """Allocations Outrider itself runs (not external, not destroyed)."""
+        return list(self._owned.values())
+
+    def external_ids(self) -> list[str]:
+        """IDs of external allocation directories currently under the alloc dir."""
+        try:
+            names = os.listdir(self.alloc_dir)
+        except OSError:
+            return []
+        return sorted(
+            n for n in names if UUID_RE.match(n) and n not in self._owned and n not in self._destroyed
+        )
+
+    def add(self, alloc: Allocation) -> None:
+        """Persist a new allocation Outrider runs."""
+        now = time.time_ns()
+        alloc.create_time = alloc.create_time or now
+        alloc.modify_time = alloc.modify_time or now
+        with self.db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO allocations (id, namespace, job_id, task_group, name, alloc_index, tasks, "
+                "client_status, desired_status, create_index, modify_index, create_time, modify_time) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    alloc.id,
+                    alloc.namespace,
+                    alloc.job_id,
+                    alloc.task_group,
+                    alloc.name,
+                    alloc.index,
+                    json.dumps(alloc.tasks),
+                    alloc.client_status,
+                    alloc.desired_status,
+                    alloc.create_index,
+                    alloc.modify_index,
+                    alloc.create_time,
+                    alloc.modify_time,
+                ),
+            )
+        self._owned[alloc.id] = alloc
+
+    def update_status(
+        self,
+        alloc_id: str,
+        *,
+        client_status: str | None = None,
+        desired_status: str | None = None,
+        modify_index: int | None = None,
+    ) -> None:
+        """Persist a status change of an owned allocation."""
+        alloc = self._owned[alloc_id]
+        if client_status is not None:
+            alloc.client_status = client_status
+        if desired_status is not None:
+            alloc.desired_status = desired_status
+        if modify_index is not None:
+            alloc.modify_index = modify_index
+        alloc.modify_time = time.time_ns()
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE allocations SET client_status = ?, desired_status = ?, modify_index = ?, modify_time = ? "
+                "WHERE id = ?",
+                (alloc.client_status, alloc.desired_status, alloc.modify_index, alloc.modify_time, alloc_id),
+            )
+
+    def mark_destroyed(self, alloc_id: str) -> None:
+        """Forget an owned allocation's state after GC; it stays known as destroyed (spec §14)."""
+        alloc = self._owned.pop(alloc_id)
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM task_states WHERE alloc_id = ?", (alloc_id,))
+            conn.execute("DELETE FROM allocations WHERE id = ?", (alloc_id,))
+        alloc.destroyed = True
+        self._destroyed[alloc_id] = alloc
+
+    def forget(self, alloc_id: str) -> None:
+        """Drop a destroyed allocation entirely (its job was purged)."""
+        self._destroyed.pop(alloc_id, None)

@@ -1,0 +1,153 @@
+"""``outrider agent`` and ``outrider version``.
+
+Nomad's single-dash spellings (``-dev``, ``-data-dir=DIR``) are accepted as well
+as the double-dash ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from outrider import __version__, _impl
+from outrider.config import SERVERS, WATCHERS, AgentConfig, ConfigError, apply_file, load_file
+
+log = logging.getLogger("outrider.cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="outrider", description="A Nomad-compatible client agent.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    agent = sub.add_parser("agent", help="run the client agent", description="Run the client agent.")
+    agent.add_argument(
+        "--dev", action="store_true", help="development mode: temporary data dir, bind 127.0.0.1"
+    )
+    agent.add_argument(
+        "--config", action="append", default=[], metavar="FILE", help="HCL or JSON config file"
+    )
+    agent.add_argument("--data-dir", metavar="DIR", help="state and allocations live here")
+    agent.add_argument("--alloc-dir", metavar="DIR", help="allocation directories (default <data-dir>/alloc)")
+    agent.add_argument(
+        "--bind", metavar="ADDR", help="address to listen on (default 0.0.0.0, --dev 127.0.0.1)"
+    )
+    agent.add_argument(
+        "--http-port", type=int, metavar="N", help="HTTP API port (default 4646; 0 picks a free one)"
+    )
+    agent.add_argument(
+        "--meta", action="append", default=[], metavar="KEY=VALUE", help="static node metadata"
+    )
+    agent.add_argument("--acl-enabled", action="store_true", default=None, help="enforce ACLs")
+    agent.add_argument("--server", choices=SERVERS, help="ASGI server (default hypercorn)")
+    agent.add_argument("--watcher", choices=WATCHERS, help="file-change detection (default auto)")
+    agent.add_argument("--log-level", metavar="LEVEL", help="debug, info, warn or error")
+    agent.add_argument("--log-json", action="store_true", default=None, help="write logs as JSON lines")
+
+    sub.add_parser("version", help="print the version and the core in use")
+    return parser
+
+
+def _normalize(argv: Sequence[str]) -> list[str]:
+    """Turn Nomad's ``-data-dir=x`` into ``--data-dir=x``; leave ``-h`` and values alone."""
+    out = []
+    for arg in argv:
+        if arg.startswith("-") and not arg.startswith("--") and len(arg.split("=", 1)[0]) > 2:
+            out.append("-" + arg)
+        else:
+            out.append(arg)
+    return out
+
+
+def build_config(args: argparse.Namespace) -> AgentConfig:
+    cfg = AgentConfig(dev=args.dev)
+    if cfg.dev:
+        cfg.bind_addr = "127.0.0.1"
+    for path in args.config:
+        apply_file(cfg, load_file(path))
+    env_watcher = os.environ.get("OUTRIDER_WATCHER")
+    if env_watcher:
+        cfg.watcher = env_watcher
+    overrides = {
+        "data_dir": args.data_dir,
+        "alloc_dir": args.alloc_dir,
+        "bind_addr": args.bind,
+        "http_port": args.http_port,
+        "acl_enabled": args.acl_enabled,
+        "server": args.server,
+        "watcher": args.watcher,
+        "log_level": args.log_level,
+        "log_json": args.log_json,
+    }
+    for attr, value in overrides.items():
+        if value is not None:
+            setattr(cfg, attr, value)
+    for item in args.meta:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--meta takes KEY=VALUE, got {item!r}")
+        cfg.meta[key] = value
+    return cfg.finalize()
+
+
+def run_agent(cfg: AgentConfig) -> int:
+    from outrider.agent import Agent
+    from outrider.logsetup import setup_logging
+    from outrider.server import bind_socket, serve, url_of
+
+    setup_logging(cfg.log_level, cfg.log_json)
+    _raise_fd_limit()
+    _impl.warn_if_degraded()
+    if cfg.acl_enabled:
+        raise ConfigError(
+            "acl.enabled is set, but this version of Outrider cannot enforce ACLs yet; "
+            "refusing to start rather than serve without them (unset acl { enabled })"
+        )
+    try:
+        sock = bind_socket(cfg.bind_addr, cfg.http_port)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {cfg.bind_addr}:{cfg.http_port}: {exc.strerror}") from None
+    agent = Agent(cfg)
+    url = url_of(sock)
+    mode = " (dev mode)" if cfg.dev else ""
+    print(f"==> Outrider agent started{mode}! HTTP API at {url}", flush=True)
+    log.info(
+        "agent ready",
+        extra={"url": url, "node_id": agent.node_id, "data_dir": cfg.data_dir, "core": _impl.core_name()},
+    )
+    import uvloop
+
+    try:
+        uvloop.run(serve(agent, sock, cfg.server))
+    finally:
+        # The server may already have closed the listening socket it was handed.
+        with contextlib.suppress(OSError):
+            sock.close()
+    print("==> Outrider agent stopped", flush=True)
+    return 0
+
+
+def _raise_fd_limit() -> None:
+    """Every follower holds a descriptor; allow as many as the hard limit permits."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(_normalize(sys.argv[1:] if argv is None else argv))
+    if args.command == "version":
+        print(f"Outrider v{__version__}")
+        print(f"native core: {_impl.core_name()}")
+        return 0
+    try:
+        return run_agent(build_config(args))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

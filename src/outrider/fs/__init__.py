@@ -1,0 +1,1 @@
+"""The allocation directory: safe opens beneath it, positional reads and listings."""

@@ -1,0 +1,139 @@
+"""The allocation directory: its layout (spec §2.1) and safe access beneath it (spec §2.2, §2.3).
+
+Every path a request names goes through :func:`clean_rel` (lexical) and then
+``open_beneath`` (the resolution and the open are one step), so no check can be
+raced by a task that swaps a symlink (spec §18 item 18). Errors carry the
+alloc-relative path, never the host path (§18 item 16).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat as stat_mod
+from collections.abc import Iterator
+
+from outrider.allocs import Allocation
+from outrider.fs.errors import PathEscapesError
+from outrider.fs.safe_open import is_secret_path, open_beneath
+
+SHARED_ALLOC_DIR = "alloc"
+LOG_DIR = "alloc/logs"
+TASK_DIRS = ("local", "secrets", "private", "tmp")
+
+
+class InvalidPathError(ValueError):
+    """A path that no file system accepts (a NUL byte); a 400 for the client."""
+
+
+class SecretPathError(PermissionError):
+    """A read that resolves into a task's ``secrets/`` or ``private/`` directory."""
+
+    def __init__(self, kind: str, user_path: str) -> None:
+        super().__init__(f"Reading {kind} file prohibited: {user_path}")
+
+
+def clean_rel(path: str) -> str:
+    """Lexically clean ``path`` relative to the alloc dir, the way Go's ``filepath.Join`` + ``Clean`` do.
+
+    A leading ``/`` is not absolute (``/alloc/logs`` is ``<allocDir>/alloc/logs``).
+    Climbing above the root raises :class:`PathEscapesError`; a name that merely
+    starts with ``..`` (``..foo``) is a legal name (fixes spec §18 item 19).
+    """
+    if "\x00" in path:
+        raise InvalidPathError("invalid path: contains a NUL byte")
+    parts: list[str] = []
+    for comp in path.split("/"):
+        if comp in ("", "."):
+            continue
+        if comp == "..":
+            if not parts:
+                raise PathEscapesError()
+            parts.pop()
+        else:
+            parts.append(comp)
+    return "/".join(parts)
+
+
+def display(rel: str) -> str:
+    """How a cleaned alloc-relative path appears in error messages."""
+    return rel or "/"
+
+
+def go_strerror(err: int) -> str:
+    """The OS error text as Go prints it (lower-case first letter)."""
+    text = os.strerror(err)
+    return text[:1].lower() + text[1:]
+
+
+def os_error_text(op: str, rel: str, exc: OSError) -> str:
+    """``"<op> <path>: <error>"`` with the alloc-relative path, as Go's ``*PathError`` prints."""
+    if isinstance(exc, PathEscapesError | SecretPathError):
+        return str(exc)
+    if exc.errno is None:
+        return f"{op} {display(rel)}: {exc}"
+    return f"{op} {display(rel)}: {go_strerror(exc.errno)}"
+
+
+@contextlib.contextmanager
+def open_in_alloc(alloc: Allocation, rel: str, flags: int = os.O_PATH) -> Iterator[tuple[int, str]]:
+    """Open ``rel`` (already cleaned) beneath the allocation dir; yield ``(fd, resolved_rel)``.
+
+    The fd is closed when the block exits, whatever happens inside it.
+    """
+    root_fd = os.open(alloc.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fd, resolved = open_beneath(root_fd, alloc.root_real(), rel, flags)
+    finally:
+        os.close(root_fd)
+    try:
+        yield fd, resolved
+    finally:
+        os.close(fd)
+
+
+def reopen_for_read(path_fd: int) -> int:
+    """Turn an ``O_PATH`` fd of a regular file into a readable fd of the very same file.
+
+    Going through the descriptor's magic link re-opens the inode we already
+    checked, so nothing can be swapped in between.
+    """
+    try:
+        return os.open(f"/proc/self/fd/{path_fd}", os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        # /proc is not mounted: the fd is still the checked object, and O_PATH fds
+        # cannot be read, so fail clearly instead of reopening by name.
+        raise OSError(errno.ENOSYS, "reading needs /proc mounted to reopen checked files") from None
+
+
+def check_readable(user_path: str, resolved_rel: str) -> None:
+    """Refuse reads that resolve into a task's secrets or private dir (spec §2.3, §18 item 17)."""
+    kind = is_secret_path(resolved_rel)
+    if kind is not None:
+        raise SecretPathError(kind, user_path)
+
+
+def is_regular(st: os.stat_result) -> bool:
+    return stat_mod.S_ISREG(st.st_mode)
+
+
+def build_alloc_dir(alloc_dir: str, alloc_id: str, tasks: list[str]) -> str:
+    """Create Nomad's alloc-dir layout (spec §2.1) and return the allocation's directory."""
+    root = os.path.join(alloc_dir, alloc_id)
+    os.makedirs(root, mode=0o755, exist_ok=True)
+    shared = os.path.join(root, SHARED_ALLOC_DIR)
+    os.makedirs(shared, mode=0o755, exist_ok=True)
+    for sub in ("logs", "tmp", "data"):
+        path = os.path.join(shared, sub)
+        os.makedirs(path, exist_ok=True)
+        os.chmod(path, 0o777)
+    for task in tasks:
+        task_dir = os.path.join(root, task)
+        os.makedirs(task_dir, exist_ok=True)
+        os.chmod(task_dir, 0o777)
+        for sub in TASK_DIRS:
+            path = os.path.join(task_dir, sub)
+            os.makedirs(path, exist_ok=True)
+            os.chmod(path, 0o1777 if sub == "tmp" else 0o777)
+    return root

@@ -1,0 +1,1 @@
+"""The HTTP API: Starlette routes compatible with Nomad's agent endpoints."""

@@ -1,0 +1,93 @@
+"""Query-string and token parsing (spec §1.5, §1.6).
+
+The query string is decoded with ``surrogateescape`` so a file name that is not
+UTF-8 reaches the file system byte for byte.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
+
+from starlette.requests import Request
+
+from outrider.http.errors import APIError
+
+
+class Query:
+    """The request's query parameters; Go's ``Query().Get`` returns the first value."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, raw: bytes) -> None:
+        values: dict[str, list[str]] = {}
+        if raw:
+            for pair in raw.split(b"&"):
+                if not pair:
+                    continue
+                key, _, value = pair.partition(b"=")
+                k = _decode(key)
+                values.setdefault(k, []).append(_decode(value))
+        self._values = values
+
+    def first(self, key: str) -> str | None:
+        """The first value, or None when the key is absent."""
+        got = self._values.get(key)
+        return got[0] if got else None
+
+    def get(self, key: str, default: str = "") -> str:
+        """The first value, or ``default`` when absent (Go: empty string)."""
+        got = self._values.get(key)
+        return got[0] if got else default
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._values
+
+
+def _decode(part: bytes) -> str:
+    return unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8", "surrogateescape")
+
+
+def query_of(request: Request) -> Query:
+    cached = request.scope.get("outrider.query")
+    if cached is None:
+        cached = Query(request.scope.get("query_string", b""))
+        request.scope["outrider.query"] = cached
+    return cached
+
+
+def token_of(request: Request) -> str:
+    """The request's ACL secret: ``X-Nomad-Token``, else ``Authorization: Bearer`` (spec §1.6)."""
+    token = request.headers.get("x-nomad-token", "").strip()
+    if token:
+        return token
+    auth = request.headers.get("authorization", "")
+    parts = auth.split(" ")
+    if len(parts) >= 2 and parts[0].lower() == "bearer":
+        rest = " ".join(parts[1:]).strip()
+        return rest.split(" ")[0] if rest else ""
+    return ""
+
+
+def check_generic(query: Query) -> None:
+    """Validate the parameters every Nomad handler parses, stopping at the first 400 (spec §1.5, §18 item 20)."""
+    stale = query.first("stale")
+    if stale not in (None, "", "true", "false"):
+        raise APIError(400, "Expect `true` or `false` for `stale` query string parameter")
+    per_page = query.first("per_page")
+    if per_page not in (None, "") and not _is_uint(per_page):
+        raise APIError(400, "Expect a number for `per_page` query string parameter")
+    wait = query.first("wait")
+    if wait not in (None, ""):
+        from outrider.config import ConfigError, parse_duration
+
+        try:
+            parse_duration(wait)
+        except ConfigError:
+            raise APIError(400, "Invalid wait time") from None
+    index = query.first("index")
+    if index not in (None, "") and not _is_uint(index):
+        raise APIError(400, "Invalid index")
+
+
+def _is_uint(text: str) -> bool:
+    return text.isascii() and text.isdigit() and int(text) < 2**64

@@ -1,0 +1,46 @@
+"""The one JSON encoder (spec §1.3): sorted keys, compact, no trailing newline; ``?pretty`` indents by 4."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from outrider.http.params import Query
+
+_COMPACT = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def wants_pretty(query: Query) -> bool:
+    """``?pretty`` is on unless its first value is exactly ``"0"`` (spec §1.3)."""
+    value = query.first("pretty")
+    return value is not None and value != "0"
+
+
+def encode_json(obj: Any, pretty: bool = False) -> bytes:
+    if pretty:
+        # orjson only indents by 2; pretty output is for humans, so the stdlib's speed is fine.
+        return (json.dumps(obj, indent=4, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    return orjson.dumps(obj, option=_COMPACT)
+
+
+def json_response(
+    obj: Any, query: Query, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        encode_json(obj, wants_pretty(query)),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def safe_text(name: str) -> str:
+    """Make a file-system string JSON-safe: undecodable bytes become U+FFFD, as Go's encoder writes them."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return name

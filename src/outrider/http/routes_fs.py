@@ -1,0 +1,235 @@
+"""``/v1/client/fs/{ls,stat,cat,readat}/<alloc_id>`` (spec §3, §4, §7, §8).
+
+Handlers share one shape: validate parameters in the reference's order, look the
+allocation up (before the ACL check, spec §1.7), authorize, then touch the file
+system only through :mod:`outrider.fs.allocdir`. Other fs operations (``stream``,
+``logs``) register in the ``FS_OPS`` table of their own module; ``app.py`` merges them.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat as stat_mod
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from outrider.agent import Agent
+from outrider.allocs import Allocation
+from outrider.fs.allocdir import (
+    InvalidPathError,
+    SecretPathError,
+    check_readable,
+    clean_rel,
+    open_in_alloc,
+    os_error_text,
+    reopen_for_read,
+)
+from outrider.fs.errors import PathEscapesError
+from outrider.fs.filemode import file_mode_string
+from outrider.fs.readat import ChunkReader
+from outrider.fs.safe_open import is_secret_path
+from outrider.fs.sniff import detect_content_type
+from outrider.gostrconv import GoNumError, format_rfc3339nano, parse_int, quote
+from outrider.http import auth
+from outrider.http.errors import APIError, unknown_alloc
+from outrider.http.files import FileRangeResponse
+from outrider.http.params import Query, check_generic, query_of, token_of
+from outrider.http.responses import json_response, safe_text
+
+FsHandler = Callable[[Request, str], Awaitable[Response]]
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+# -- shared steps -------------------------------------------------------------------------------
+
+
+def begin(request: Request, alloc_id: str) -> tuple[Agent, Query]:
+    """Common first steps: the alloc id must be present and the generic parameters valid."""
+    if not alloc_id:
+        raise APIError(400, "must provide a valid alloc id")
+    query = query_of(request)
+    check_generic(query)
+    return request.app.state.agent, query
+
+
+def lookup(agent: Agent, alloc_id: str) -> Allocation:
+    """The allocation, or 404 ``Unknown allocation "<id>"`` (spec §1.7)."""
+    alloc = agent.allocs.get(alloc_id)
+    if alloc is None:
+        raise unknown_alloc(alloc_id)
+    return alloc
+
+
+def authorize(request: Request, agent: Agent, alloc: Allocation, *caps: str) -> None:
+    agent.authorizer.allow_namespace(token_of(request), alloc.namespace, *caps)
+
+
+def require_path(query: Query) -> str:
+    path = query.get("path")
+    if not path:
+        raise APIError(400, "must provide a file name")
+    return path
+
+
+def clean_or_error(path: str) -> str:
+    try:
+        return clean_rel(path)
+    except PathEscapesError as exc:
+        raise APIError(400, str(exc)) from None
+    except InvalidPathError as exc:
+        raise APIError(400, str(exc)) from None
+
+
+def status_for(exc: OSError, missing: int) -> int:
+    """Map a file-system error to a 4xx: ``missing`` for ENOENT, 403 for denials, else 400."""
+    if isinstance(exc, PathEscapesError):
+        return 400
+    if isinstance(exc, SecretPathError):
+        return 403
+    if exc.errno == errno.ENOENT:
+        return missing
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return 403
+    return 400
+
+
+def parse_int_param(query: Query, name: str, default: str) -> int:
+    raw = query.get(name, default)
+    try:
+        return parse_int(raw)
+    except GoNumError as exc:
+        raise APIError(400, f"error parsing {name}: {exc}") from None
+
+
+def file_info(name: str, st: os.stat_result) -> dict[str, Any]:
+    """An ``AllocFileInfo`` without ``ContentType`` (spec §2.4)."""
+    return {
+        "FileMode": file_mode_string(st.st_mode),
+        "IsDir": stat_mod.S_ISDIR(st.st_mode),
+        "ModTime": format_rfc3339nano(st.st_mtime_ns),
+        "Name": safe_text(name),
+        "Size": st.st_size,
+    }
+
+
+def open_file_for_read(alloc: Allocation, user_path: str, rel: str) -> tuple[int, int]:
+    """Open a regular file for ``cat``/``readat``/``stream``; return ``(fd, size)``. Errors are 4xx (spec §6)."""
+    try:
+        with open_in_alloc(alloc, rel) as (path_fd, resolved):
+            st = os.fstat(path_fd)
+            if stat_mod.S_ISDIR(st.st_mode):
+                raise APIError(400, f"file {quote(user_path)} is a directory")
+            check_readable(user_path, resolved)
+            if not stat_mod.S_ISREG(st.st_mode):
+                raise APIError(400, f"file {quote(user_path)} is not a regular file")
+            return reopen_for_read(path_fd), st.st_size
+    except OSError as exc:
+        raise APIError(status_for(exc, missing=400), os_error_text("stat", rel, exc)) from None
+
+
+# -- handlers -----------------------------------------------------------------------------------
+
+
+async def fs_ls(request: Request, alloc_id: str) -> Response:
+    agent, query = begin(request, alloc_id)
+    path = query.get("path") or "/"
+    alloc = lookup(agent, alloc_id)
+    authorize(request, agent, alloc, auth.READ_FS)
+    rel = clean_or_error(path)
+    try:
+        with open_in_alloc(alloc, rel, os.O_RDONLY | os.O_DIRECTORY) as (dir_fd, _resolved):
+            listing = _list(dir_fd)
+    except OSError as exc:
+        op = "readdirent" if exc.errno == errno.ENOTDIR else "open"
+        raise APIError(status_for(exc, missing=404), os_error_text(op, rel, exc)) from None
+    return json_response(listing, query)
+
+
+def _list(dir_fd: int) -> list[dict[str, Any]]:
+    entries = []
+    with os.scandir(dir_fd) as it:
+        for entry in it:
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                # Vanished between readdir and stat: skip it rather than fail the listing (§18 item 25).
+                continue
+            entries.append((os.fsencode(entry.name), entry.name, st))
+    entries.sort(key=lambda e: e[0])
+    return [file_info(name, st) for _, name, st in entries]
+
+
+async def fs_stat(request: Request, alloc_id: str) -> Response:
+    agent, query = begin(request, alloc_id)
+    path = require_path(query)
+    alloc = lookup(agent, alloc_id)
+    authorize(request, agent, alloc, auth.READ_FS)
+    rel = clean_or_error(path)
+    try:
+        with open_in_alloc(alloc, rel) as (path_fd, resolved):
+            st = os.fstat(path_fd)
+            content_type = _content_type(path_fd, st, resolved)
+    except OSError as exc:
+        raise APIError(status_for(exc, missing=404), os_error_text("stat", rel, exc)) from None
+    name = rel.rsplit("/", 1)[-1] if rel else os.path.basename(alloc.path)
+    if rel.endswith(".json"):
+        content_type = "application/json"
+    info = file_info(name, st)
+    info["ContentType"] = content_type
+    return json_response(info, query)
+
+
+def _content_type(path_fd: int, st: os.stat_result, resolved: str) -> str:
+    """Sniff up to 512 bytes of a regular file; never of FIFOs or devices, never inside secrets (§18 item 17)."""
+    if not stat_mod.S_ISREG(st.st_mode) or st.st_size == 0 or is_secret_path(resolved) is not None:
+        return DEFAULT_CONTENT_TYPE
+    try:
+        fd = reopen_for_read(path_fd)
+    except OSError:
+        return DEFAULT_CONTENT_TYPE
+    try:
+        head = ChunkReader(fd, 512).read_bytes(0, 512)
+    except OSError:
+        return DEFAULT_CONTENT_TYPE
+    finally:
+        os.close(fd)
+    return detect_content_type(head) if head else DEFAULT_CONTENT_TYPE
+
+
+async def fs_cat(request: Request, alloc_id: str) -> Response | FileRangeResponse:
+    agent, query = begin(request, alloc_id)
+    path = require_path(query)
+    alloc = lookup(agent, alloc_id)
+    authorize(request, agent, alloc, auth.READ_FS)
+    rel = clean_or_error(path)
+    fd, size = open_file_for_read(alloc, path, rel)
+    return FileRangeResponse(fd, 0, size)
+
+
+async def fs_readat(request: Request, alloc_id: str) -> Response | FileRangeResponse:
+    agent, query = begin(request, alloc_id)
+    path = require_path(query)
+    offset = parse_int_param(query, "offset", "")
+    limit = parse_int_param(query, "limit", "0")
+    alloc = lookup(agent, alloc_id)
+    authorize(request, agent, alloc, auth.READ_FS)
+    rel = clean_or_error(path)
+    if offset < 0:
+        raise APIError(400, f"can't seek to offset {offset}: seek {rel or '/'}: invalid argument")
+    fd, size = open_file_for_read(alloc, path, rel)
+    available = max(size - offset, 0)
+    length = available if limit <= 0 else min(limit, available)
+    return FileRangeResponse(fd, offset, length)
+
+
+FS_OPS: dict[str, FsHandler] = {
+    "ls": fs_ls,
+    "stat": fs_stat,
+    "cat": fs_cat,  # type: ignore[dict-item]
+    "readat": fs_readat,  # type: ignore[dict-item]
+}

@@ -1,0 +1,65 @@
+"""Versioned schema of ``<data_dir>/client/state.db``.
+
+``MIGRATIONS[i]`` moves a database from ``user_version == i`` to ``i + 1``. Append
+new steps; never edit a step that has shipped.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 0 -> 1: node identity, allocations, jobs, task states, dynamic metadata, ACL tokens.
+    """
+    CREATE TABLE node (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE jobs (
+        namespace   TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        spec        TEXT NOT NULL,          -- the job as registered, Nomad's JSON shape
+        status      TEXT NOT NULL,
+        stop        INTEGER NOT NULL DEFAULT 0,
+        version     INTEGER NOT NULL DEFAULT 0,
+        create_index INTEGER NOT NULL,
+        modify_index INTEGER NOT NULL,
+        submit_time INTEGER NOT NULL,       -- Unix ns
+        PRIMARY KEY (namespace, id)
+    );
+    CREATE TABLE allocations (
+        id             TEXT PRIMARY KEY,
+        namespace      TEXT NOT NULL,
+        job_id         TEXT NOT NULL,
+        task_group     TEXT NOT NULL,
+        name           TEXT NOT NULL,
+        alloc_index    INTEGER NOT NULL DEFAULT 0,
+        tasks          TEXT NOT NULL,       -- JSON list of task names
+        client_status  TEXT NOT NULL,
+        desired_status TEXT NOT NULL DEFAULT 'run',
+        create_index   INTEGER NOT NULL DEFAULT 0,
+        modify_index   INTEGER NOT NULL DEFAULT 0,
+        create_time    INTEGER NOT NULL,    -- Unix ns
+        modify_time    INTEGER NOT NULL     -- Unix ns
+    );
+    CREATE INDEX allocations_by_job ON allocations (namespace, job_id);
+    CREATE TABLE task_states (
+        alloc_id TEXT NOT NULL REFERENCES allocations (id) ON DELETE CASCADE,
+        task     TEXT NOT NULL,
+        state    TEXT NOT NULL,             -- JSON TaskState in Nomad's shape
+        handle   TEXT,                      -- JSON re-attach handle of the running task
+        PRIMARY KEY (alloc_id, task)
+    );
+    CREATE TABLE dynamic_meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT                          -- NULL is a tombstone for a static key
+    );
+    CREATE TABLE acl_tokens (
+        accessor_id TEXT PRIMARY KEY,
+        secret_id   TEXT NOT NULL UNIQUE,
+        token       TEXT NOT NULL           -- JSON ACLToken
+    );
+    CREATE TABLE counters (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    """,
+]

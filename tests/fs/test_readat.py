@@ -1,0 +1,229 @@
+"""Unit tests for positional reads: one body over every implementation, plus cross-checks."""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from types import ModuleType
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from outrider.fs import readat
+from outrider.fs.readat import IMPLEMENTATIONS
+
+NATIVE_MISSING = "native outrider._native.readat is not built (python setup.py build_ext --inplace)"
+FD_DIR = "/proc/self/fd"
+HYPOTHESIS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture(scope="module", params=["native", "pure"])
+def impl(request: pytest.FixtureRequest) -> ModuleType:
+    if request.param not in IMPLEMENTATIONS:
+        pytest.skip(NATIVE_MISSING)
+    return IMPLEMENTATIONS[request.param]
+
+
+@pytest.fixture(autouse=True)
+def fds_unchanged() -> Iterator[None]:
+    """Every test, hypothesis ones included, must close whatever it opens."""
+    before = sorted(os.listdir(FD_DIR))
+    yield
+    assert sorted(os.listdir(FD_DIR)) == before
+
+
+@pytest.fixture
+def data_fd(tmp_path: os.PathLike[str]) -> Iterator[tuple[int, bytes]]:
+    data = bytes(range(256)) * 40 + b"tail"
+    path = os.path.join(tmp_path, "data")
+    with open(path, "wb") as f:
+        f.write(data)
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    yield fd, data
+    os.close(fd)
+
+
+def _temp_file(data: bytes) -> int:
+    fd, path = tempfile.mkstemp()
+    os.unlink(path)
+    os.write(fd, data)
+    return fd
+
+
+def _outcome(fn: Callable[..., object], *args: int) -> tuple[str, object]:
+    try:
+        result = fn(*args)
+    except OSError as exc:
+        return ("error", (type(exc), exc.errno))
+    except ValueError as exc:
+        return ("error", (type(exc), None))
+    return ("ok", bytes(result))  # type: ignore[call-overload]
+
+
+files = st.binary(max_size=3000)
+offsets = st.integers(min_value=0, max_value=3500)
+chunk_sizes = st.integers(min_value=1, max_value=700)
+limits = st.integers(min_value=-3, max_value=800)
+
+
+@HYPOTHESIS
+@given(data=files, chunk_size=chunk_sizes, offset=offsets, max_bytes=limits)
+def test_read_is_one_bounded_slice(
+    impl: ModuleType, data: bytes, chunk_size: int, offset: int, max_bytes: int
+) -> None:
+    fd = _temp_file(data)
+    try:
+        reader = impl.ChunkReader(fd, chunk_size)
+        view = reader.read(offset, max_bytes)
+        limit = chunk_size if max_bytes < 0 else min(chunk_size, max_bytes)
+        assert isinstance(view, memoryview)
+        assert view.readonly
+        assert bytes(view) == data[offset : offset + limit]
+        # pread must not move the shared file offset.
+        assert os.lseek(fd, 0, os.SEEK_CUR) == len(data)
+    finally:
+        os.close(fd)
+
+
+@HYPOTHESIS
+@given(data=files, offset=offsets, size=st.integers(min_value=0, max_value=4000))
+def test_read_bytes_and_pread_full_return_the_whole_range(
+    impl: ModuleType, data: bytes, offset: int, size: int
+) -> None:
+    fd = _temp_file(data)
+    try:
+        expected = data[offset : offset + size]
+        got = impl.ChunkReader(fd, 64).read_bytes(offset, size)
+        assert type(got) is bytes
+        assert got == expected
+        assert impl.pread_full(fd, size, offset) == expected
+    finally:
+        os.close(fd)
+
+
+@HYPOTHESIS
+@given(
+    data=files,
+    chunk_size=chunk_sizes,
+    calls=st.lists(st.tuples(st.integers(-2, 3500), limits), min_size=1, max_size=6),
+)
+def test_twins_agree_on_every_call(data: bytes, chunk_size: int, calls: list[tuple[int, int]]) -> None:
+    if "native" not in IMPLEMENTATIONS:
+        pytest.skip(NATIVE_MISSING)
+    fd = _temp_file(data)
+    try:
+        readers = {name: mod.ChunkReader(fd, chunk_size) for name, mod in IMPLEMENTATIONS.items()}
+        for offset, limit in calls:
+            seen = {
+                name: (
+                    _outcome(r.read, offset, limit),
+                    _outcome(r.read_bytes, offset, limit),
+                )
+                for name, r in readers.items()
+            }
+            assert seen["native"] == seen["pure"]
+    finally:
+        os.close(fd)
+
+
+def test_sequential_chunks_cover_the_file_then_eof(impl: ModuleType, data_fd: tuple[int, bytes]) -> None:
+    fd, data = data_fd
+    reader = impl.ChunkReader(fd, 1000)
+    out = bytearray()
+    offset = 0
+    while True:
+        view = reader.read(offset)
+        if not view:
+            break
+        assert len(view) <= 1000
+        out += view
+        offset += len(view)
+    assert bytes(out) == data
+    assert len(reader.read(len(data) + 10)) == 0
+    assert reader.read_bytes(len(data), 100) == b""
+
+
+def test_negative_offset_is_einval(impl: ModuleType, data_fd: tuple[int, bytes]) -> None:
+    fd, _ = data_fd
+    reader = impl.ChunkReader(fd)
+    calls: list[Callable[[], object]] = [
+        lambda: reader.read(-1),
+        lambda: reader.read_bytes(-1, 10),
+        lambda: impl.pread_full(fd, 1, -5),
+    ]
+    for call in calls:
+        with pytest.raises(OSError) as info:
+            call()
+        assert info.value.errno == errno.EINVAL
+        assert type(info.value) is OSError
+
+
+def test_invalid_sizes_are_value_errors(impl: ModuleType, data_fd: tuple[int, bytes]) -> None:
+    fd, _ = data_fd
+    with pytest.raises(ValueError):
+        impl.ChunkReader(fd, 0)
+    with pytest.raises(ValueError):
+        impl.ChunkReader(fd, -5)
+    with pytest.raises(ValueError):
+        impl.ChunkReader(fd).read_bytes(0, -1)
+
+
+def test_zero_limit_returns_empty_view(impl: ModuleType, data_fd: tuple[int, bytes]) -> None:
+    fd, _ = data_fd
+    assert bytes(impl.ChunkReader(fd).read(5, 0)) == b""
+    assert impl.pread_full(fd, 0, 5) == b""
+
+
+def test_buffer_is_reused_and_the_view_is_only_valid_until_the_next_read(
+    impl: ModuleType, data_fd: tuple[int, bytes]
+) -> None:
+    """Documents the contract: keep ``bytes(view)`` if the data must outlive the next read."""
+    fd, data = data_fd
+    reader = impl.ChunkReader(fd, 16)
+    first = reader.read(0)
+    kept = bytes(first)
+    assert kept == data[:16]
+    second = reader.read(100)
+    assert bytes(second) == data[100:116]
+    # Same storage: the first view now shows the second read's bytes.
+    assert bytes(first) == data[100:116]
+    assert bytes(first) != kept
+    with pytest.raises(TypeError):
+        first[0] = 0
+
+
+def test_attributes(impl: ModuleType, data_fd: tuple[int, bytes]) -> None:
+    fd, _ = data_fd
+    reader = impl.ChunkReader(fd, 123)
+    assert (reader.fd, reader.chunk_size) == (fd, 123)
+    assert impl.ChunkReader(fd).chunk_size == readat.DEFAULT_CHUNK_SIZE == 65536
+    with pytest.raises(AttributeError):
+        reader.fd = 3
+
+
+def test_os_errors_match_the_syscall(impl: ModuleType, tmp_path: os.PathLike[str]) -> None:
+    dir_fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    r, w = os.pipe()
+    try:
+        with pytest.raises(IsADirectoryError):
+            impl.ChunkReader(dir_fd).read(0)
+        with pytest.raises(OSError) as info:
+            impl.ChunkReader(r).read_bytes(0, 10)
+        assert info.value.errno == errno.ESPIPE
+    finally:
+        for fd in (dir_fd, r, w):
+            os.close(fd)
+    with pytest.raises(OSError) as info:
+        impl.ChunkReader(dir_fd).read(0)
+    assert info.value.errno == errno.EBADF
+
+
+def test_selector_exports_the_active_twin() -> None:
+    active = readat.ChunkReader
+    assert active in {mod.ChunkReader for mod in IMPLEMENTATIONS.values()}
+    assert readat.pread_full in {mod.pread_full for mod in IMPLEMENTATIONS.values()}
