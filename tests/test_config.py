@@ -1,0 +1,101 @@
+"""Agent configuration: HCL and JSON files, flags over files, Nomad's single-dash spellings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from outrider.cli.main import _normalize, _parser, build_config
+from outrider.config import AgentConfig, ConfigError, apply_file, load_file, parse_duration
+
+HCL = """
+data_dir  = "/var/lib/outrider"
+bind_addr = "127.0.0.2"
+datacenter = "east"
+ports { http = 4747 }
+client {
+  alloc_dir = "/srv/alloc"
+  node_class = "edge"
+  meta {
+    rack = "r1"
+    zone = "z9"
+  }
+  poll_interval = "100ms"
+}
+acl { enabled = false }
+telemetry { collection_interval = "2s" }
+http_api_response_headers { X-Served-By = "outrider" }
+"""
+
+
+def test_hcl_file(tmp_path: Path) -> None:
+    path = tmp_path / "agent.hcl"
+    path.write_text(HCL)
+    cfg = AgentConfig()
+    apply_file(cfg, load_file(str(path)))
+    assert cfg.data_dir == "/var/lib/outrider"
+    assert cfg.bind_addr == "127.0.0.2"
+    assert cfg.datacenter == "east"
+    assert cfg.http_port == 4747
+    assert cfg.alloc_dir == "/srv/alloc"
+    assert cfg.node_class == "edge"
+    assert cfg.meta == {"rack": "r1", "zone": "z9"}
+    assert cfg.poll_interval == pytest.approx(0.1)
+    assert cfg.collection_interval == 2.0
+    assert cfg.response_headers == {"X-Served-By": "outrider"}
+
+
+def test_json_file(tmp_path: Path) -> None:
+    path = tmp_path / "agent.json"
+    path.write_text(json.dumps({"data_dir": "/d", "ports": {"http": 1234}, "client": {"meta": {"a.b": "c"}}}))
+    cfg = AgentConfig()
+    apply_file(cfg, load_file(str(path)))
+    assert (cfg.data_dir, cfg.http_port, cfg.meta) == ("/d", 1234, {"a.b": "c"})
+
+
+def test_flags_override_file_and_dash_spellings(tmp_path: Path) -> None:
+    path = tmp_path / "agent.hcl"
+    path.write_text(HCL)
+    argv = ["agent", f"-config={path}", "-data-dir", str(tmp_path), "--http-port=0", "-meta", "rack=r2"]
+    cfg = build_config(_parser().parse_args(_normalize(argv)))
+    assert cfg.data_dir == str(tmp_path)
+    assert cfg.alloc_dir == "/srv/alloc"
+    assert cfg.http_port == 0
+    assert cfg.meta["rack"] == "r2" and cfg.meta["zone"] == "z9"
+
+
+def test_dev_defaults(tmp_path: Path) -> None:
+    cfg = build_config(_parser().parse_args(_normalize(["agent", "-dev"])))
+    try:
+        assert cfg.dev and cfg.temp_data_dir and cfg.bind_addr == "127.0.0.1"
+        assert cfg.alloc_dir == str(Path(cfg.data_dir) / "alloc")
+    finally:
+        Path(cfg.data_dir).rmdir()
+
+
+def test_errors_say_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--data-dir"):
+        build_config(_parser().parse_args(["agent"]))
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        build_config(
+            _parser().parse_args(["agent", "--dev", "--data-dir", str(tmp_path), "--meta", "novalue"])
+        )
+    bad = tmp_path / "bad.hcl"
+    bad.write_text("client {")
+    with pytest.raises(ConfigError, match="invalid HCL"):
+        load_file(str(bad))
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("1s", 1.0), ("250ms", 0.25), ("1m30s", 90.0), ("1.5h", 5400.0), ("10us", 1e-5)]
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "1", "s", "1x", "1s2"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_duration(text)
