@@ -1,0 +1,39 @@
+"""The README's promises: its two opening commands, and that CI runs the test command it names."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def code_blocks(text: str) -> list[str]:
+    return [m.group(1).strip() for m in re.finditer(r"```sh\n(.*?)```", text, re.S)]
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    blocks = code_blocks((ROOT / "README.md").read_text())
+    assert blocks[0] == "pip install . && outrider agent --dev"
+    assert blocks[1].startswith("pip install '.[test]'") and "pytest" in blocks[1]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    test_command = code_blocks((ROOT / "README.md").read_text())[1]
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    assert test_command in ci_lines
+
+
+def test_every_config_flag_is_documented() -> None:
+    from outrider.cli.main import _parser
+
+    readme = (ROOT / "README.md").read_text()
+    agent = _parser()._subparsers._group_actions[0].choices["agent"]  # type: ignore[union-attr]
+    flags = [
+        opt
+        for action in agent._actions
+        for opt in action.option_strings
+        if opt.startswith("--") and opt != "--help"
+    ]
+    missing = [flag for flag in flags if f"`{flag}" not in readme]
+    assert not missing, f"flags missing from the README's configuration table: {missing}"
