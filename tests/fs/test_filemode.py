@@ -13,20 +13,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outrider.fs import filemode
+from tests import twins
+from tests.twins import TWINS, pick
 
 
-@pytest.fixture(scope="module", params=["native", "pure"])
+@pytest.fixture(scope="module", params=TWINS)
 def impl(request: pytest.FixtureRequest) -> ModuleType:
-    if request.param not in filemode.IMPLEMENTATIONS:
-        pytest.skip("outrider._native.filemode is not built (run: python setup.py build_ext --inplace)")
-    return filemode.IMPLEMENTATIONS[request.param]
+    return pick(filemode.IMPLEMENTATIONS, request.param, "filemode")
 
 
 @pytest.fixture(scope="module")
 def both() -> tuple[ModuleType, ModuleType]:
-    if "native" not in filemode.IMPLEMENTATIONS:
-        pytest.skip("outrider._native.filemode is not built (run: python setup.py build_ext --inplace)")
-    return filemode.IMPLEMENTATIONS["native"], filemode.IMPLEMENTATIONS["pure"]
+    return twins.both(filemode.IMPLEMENTATIONS, "filemode")
 
 
 SPEC_EXAMPLES = [

@@ -14,27 +14,17 @@ from hypothesis import strategies as st
 
 from outrider.fs import readat
 from outrider.fs.readat import IMPLEMENTATIONS
+from tests.twins import TWINS, pick
 
-NATIVE_MISSING = "native outrider._native.readat is not built (python setup.py build_ext --inplace)"
 FD_DIR = "/proc/self/fd"
 HYPOTHESIS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
-@pytest.fixture(scope="module", params=["native", "pure"])
+@pytest.fixture(scope="module", params=TWINS)
 def impl(request: pytest.FixtureRequest) -> ModuleType:
-    if request.param not in IMPLEMENTATIONS:
-        pytest.skip(NATIVE_MISSING)
-    return IMPLEMENTATIONS[request.param]
-
-
-@pytest.fixture(autouse=True)
-def fds_unchanged() -> Iterator[None]:
-    """Every test, hypothesis ones included, must close whatever it opens."""
-    before = sorted(os.listdir(FD_DIR))
-    yield
-    assert sorted(os.listdir(FD_DIR)) == before
+    return pick(IMPLEMENTATIONS, request.param, "readat")
 
 
 @pytest.fixture
@@ -113,8 +103,7 @@ def test_read_bytes_and_pread_full_return_the_whole_range(
     calls=st.lists(st.tuples(st.integers(-2, 3500), limits), min_size=1, max_size=6),
 )
 def test_twins_agree_on_every_call(data: bytes, chunk_size: int, calls: list[tuple[int, int]]) -> None:
-    if "native" not in IMPLEMENTATIONS:
-        pytest.skip(NATIVE_MISSING)
+    pick(IMPLEMENTATIONS, "native", "readat")
     fd = _temp_file(data)
     try:
         readers = {name: mod.ChunkReader(fd, chunk_size) for name, mod in IMPLEMENTATIONS.items()}

@@ -13,24 +13,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outrider.fs import sniff
+from tests import twins
+from tests.twins import TWINS, pick
 
 HTML = "text/html; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
 OCTET = "application/octet-stream"
 
 
-@pytest.fixture(scope="module", params=["native", "pure"])
+@pytest.fixture(scope="module", params=TWINS)
 def impl(request: pytest.FixtureRequest) -> ModuleType:
-    if request.param not in sniff.IMPLEMENTATIONS:
-        pytest.skip("outrider._native.sniff is not built (run: python setup.py build_ext --inplace)")
-    return sniff.IMPLEMENTATIONS[request.param]
+    return pick(sniff.IMPLEMENTATIONS, request.param, "sniff")
 
 
 @pytest.fixture(scope="module")
 def both() -> tuple[ModuleType, ModuleType]:
-    if "native" not in sniff.IMPLEMENTATIONS:
-        pytest.skip("outrider._native.sniff is not built (run: python setup.py build_ext --inplace)")
-    return sniff.IMPLEMENTATIONS["native"], sniff.IMPLEMENTATIONS["pure"]
+    return twins.both(sniff.IMPLEMENTATIONS, "sniff")
 
 
 # Go's own net/http sniff_test.go table.
