@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from outrider.agent import Agent
-from outrider.http import routes_agent, routes_fs
+from outrider.http import routes_agent, routes_fs, routes_stream
 from outrider.http.errors import APIError, error_response, handle_api_error
 from outrider.http.methods import ANY_METHOD
 from outrider.http.middleware import HeadersMiddleware
@@ -32,6 +32,7 @@ AllocAction = Callable[[Request, str], Awaitable[Response]]
 ROUTE_MODULES: list[ModuleType] = [
     routes_agent,
     routes_fs,
+    routes_stream,
 ]
 
 

@@ -1,0 +1,141 @@
+"""``/v1/client/fs/stream/<alloc_id>``: tail and follow one file as Nomad frames (spec §6).
+
+Parameters are validated in the reference's order (alloc id, path, follow,
+offset, origin) with its texts, but a malformed value is a 400, as everywhere
+in Outrider. The file is opened before the response starts, so a missing,
+secret or non-regular file keeps its real status code. After that, the
+streaming core (:mod:`outrider.stream`) sends data the moment it is written,
+shares reads among followers of the same file and turns truncation,
+replacement and deletion into exactly one event frame each.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat as stat_mod
+
+from starlette.requests import Request
+
+from outrider.allocs import Allocation
+from outrider.fs.allocdir import check_readable, open_in_alloc, os_error_text, reopen_for_read
+from outrider.gostrconv import GoSyntaxError, parse_bool, quote
+from outrider.http import auth
+from outrider.http.errors import APIError
+from outrider.http.params import Query
+from outrider.http.routes_fs import (
+    FsHandler,
+    authorize,
+    begin,
+    clean_or_error,
+    lookup,
+    parse_int_param,
+    require_path,
+    status_for,
+)
+from outrider.stream import FileFollower, StreamResponse, StreamService, TailReader, json_string
+from outrider.stream.service import service_for
+
+# Go sniffs the first frame of the reference's response as text (spec §5.8).
+STREAM_MEDIA_TYPE = "text/plain; charset=utf-8"
+
+
+class NotRegularFileError(OSError):
+    """The path names something other than a regular file (a directory, FIFO, device...)."""
+
+    def __init__(self, user_path: str, is_dir: bool) -> None:
+        kind = "a directory" if is_dir else "not a regular file"
+        super().__init__(errno.EISDIR if is_dir else errno.EINVAL, f"file {quote(user_path)} is {kind}")
+
+
+def open_tail(
+    service: StreamService, alloc: Allocation, user_path: str, rel: str, origin_end: bool, offset: int
+) -> TailReader:
+    """Open ``rel`` beneath the allocation for following, positioned by ``origin``/``offset`` (spec §6 item 5).
+
+    The reader also holds the resolved parent directory, so later checks of the
+    name cannot be redirected outside the allocation. Raises OSError
+    (:class:`NotRegularFileError`, ``SecretPathError``, ``FileNotFoundError``...).
+    """
+    with open_in_alloc(alloc, rel) as (path_fd, resolved):
+        st = os.fstat(path_fd)
+        if not stat_mod.S_ISREG(st.st_mode):
+            if stat_mod.S_ISDIR(st.st_mode):
+                raise NotRegularFileError(user_path, is_dir=True)
+            check_readable(user_path, resolved)
+            raise NotRegularFileError(user_path, is_dir=False)
+        check_readable(user_path, resolved)
+        parent_rel, _, name = resolved.rpartition("/")
+        with open_in_alloc(alloc, parent_rel, os.O_PATH | os.O_DIRECTORY) as (dir_fd, _):
+            parent_fd = os.dup(dir_fd)
+        try:
+            fd = reopen_for_read(path_fd)
+        except BaseException:
+            os.close(parent_fd)
+            raise
+    start = max(st.st_size - offset, 0) if origin_end else offset
+    try:
+        return TailReader(fd, parent_fd, name, start, buffer=service.scratch)
+    except BaseException:
+        os.close(fd)
+        os.close(parent_fd)
+        raise
+
+
+def _parse_follow(query: Query) -> bool:
+    raw = query.get("follow")
+    if not raw:
+        return True
+    try:
+        return parse_bool(raw)
+    except GoSyntaxError as exc:
+        raise APIError(400, f"failed to parse follow field to boolean: {exc}") from None
+
+
+async def fs_stream(request: Request, alloc_id: str) -> StreamResponse:
+    agent, query = begin(request, alloc_id)
+    path = require_path(query)
+    follow = _parse_follow(query)
+    offset = parse_int_param(query, "offset", "0")
+    origin = query.get("origin") or "start"
+    if origin not in ("start", "end"):
+        raise APIError(400, "origin must be start or end")
+    alloc = lookup(agent, alloc_id)
+    if alloc.destroyed:
+        raise APIError(404, f"state for allocation {alloc_id} not found on client")
+    authorize(request, agent, alloc, auth.READ_FS)
+    rel = clean_or_error(path)
+    if offset < 0 and origin == "start":
+        raise APIError(400, f"can't seek to offset {offset}: seek {rel or '/'}: invalid argument")
+    service = service_for(agent)
+    try:
+        reader = open_tail(service, alloc, path, rel, origin == "end", offset)
+    except NotRegularFileError as exc:
+        raise APIError(400, exc.strerror or str(exc)) from None
+    except OSError as exc:
+        raise APIError(status_for(exc, missing=400), os_error_text("stat", rel, exc)) from None
+
+    def reopen() -> TailReader:
+        return open_tail(service, alloc, path, rel, False, 0)
+
+    follower = FileFollower(
+        reader, file_json=json_string(path), follow=follow, service=service, reopen=reopen
+    )
+    return StreamResponse(
+        follower,
+        service,
+        heartbeats=True,
+        media_type=STREAM_MEDIA_TYPE,
+        on_error=lambda exc: _stream_error_text(rel, exc),
+    )
+
+
+def _stream_error_text(rel: str, exc: Exception) -> str:
+    if isinstance(exc, NotRegularFileError):
+        return exc.strerror or str(exc)
+    if isinstance(exc, OSError):
+        return os_error_text("stat", rel, exc)
+    return str(exc)
+
+
+FS_OPS: dict[str, FsHandler] = {"stream": fs_stream}  # type: ignore[dict-item]

@@ -1,0 +1,140 @@
+"""The agent's streaming service: one watcher, one set of hubs, one heartbeat clock, one read buffer.
+
+Streams register here while they run, so that the heartbeat check costs one
+timer for the whole agent (not one per stream) and a stopping agent can end
+every stream at once instead of waiting for clients to leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from typing import TYPE_CHECKING, Protocol
+
+from outrider.stream.fanout import Hubs
+from outrider.stream.sender import HEARTBEAT_INTERVAL
+from outrider.stream.watcher import Watcher
+
+if TYPE_CHECKING:
+    from outrider.config import AgentConfig
+    from outrider.stream.sender import StreamResponse
+
+READ_CHUNK = 256 * 1024
+"""Bytes one follower reads at once: many frames per write, yet little output per step."""
+
+# Streams end this long after the agent starts stopping. By then the server has marked
+# itself as terminating, so it closes each finished connection; a connection that
+# finishes earlier goes back to keep-alive, and hypercorn 0.18 can then take its whole
+# graceful timeout to close it.
+_END_DELAY = 0.05
+
+# The clock checks four times per interval, so an idle stream's heartbeat leaves
+# between 1 and 1.25 intervals after its last frame.
+_TICKS_PER_INTERVAL = 4
+
+
+class StreamService:
+    """Everything streams share; an agent service (``name``, :meth:`start`, :meth:`stop`).
+
+    Args:
+        watcher: the file watcher; a new one (mode and interval from the
+            environment or auto-detection) when omitted.
+        stopping: set when the agent begins to stop; every stream then ends.
+    """
+
+    name = "streams"
+
+    def __init__(self, watcher: Watcher | None = None, stopping: asyncio.Event | None = None) -> None:
+        self.watcher = watcher if watcher is not None else Watcher()
+        self.hubs = Hubs()
+        # Every read lands here and is encoded before the next read starts (one event loop),
+        # so one buffer serves every follower of the agent.
+        self.scratch = bytearray(READ_CHUNK)
+        self._stopping = stopping
+        self._streams: set[StreamResponse] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._stop_waiter: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    async def start(self) -> None:
+        await self.watcher.start()
+
+    async def stop(self) -> None:
+        self._stopped = True
+        for stream in list(self._streams):
+            stream.end()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._stop_waiter is not None:
+            self._stop_waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stop_waiter
+            self._stop_waiter = None
+        await self.watcher.stop()
+
+    def stats(self) -> dict[str, int | str]:
+        """Counters for metrics: open streams, hubs and watcher state."""
+        return {"streams": len(self._streams), **self.hubs.stats(), **self.watcher.stats()}
+
+    # -- streams -------------------------------------------------------------------------------
+
+    def register(self, stream: StreamResponse) -> None:
+        if self._stopped or (self._stopping is not None and self._stopping.is_set()):
+            stream.end()
+        self._streams.add(stream)
+        loop = asyncio.get_running_loop()
+        if self._timer is None:
+            self._timer = loop.call_later(HEARTBEAT_INTERVAL / _TICKS_PER_INTERVAL, self._tick)
+        if self._stopping is not None and self._stop_waiter is None:
+            self._stop_waiter = loop.create_task(self._end_all_when_stopping(self._stopping))
+
+    def unregister(self, stream: StreamResponse) -> None:
+        self._streams.discard(stream)
+
+    def _tick(self) -> None:
+        self._timer = None
+        if not self._streams:
+            return
+        loop = asyncio.get_running_loop()
+        idle_since = loop.time() - HEARTBEAT_INTERVAL
+        for stream in self._streams:
+            if stream.heartbeats and stream.last_sent <= idle_since:
+                stream.heartbeat_due()
+        self._timer = loop.call_later(HEARTBEAT_INTERVAL / _TICKS_PER_INTERVAL, self._tick)
+
+    async def _end_all_when_stopping(self, stopping: asyncio.Event) -> None:
+        await stopping.wait()
+        await asyncio.sleep(_END_DELAY)
+        for stream in list(self._streams):
+            stream.end()
+
+
+class _AgentLike(Protocol):
+    config: AgentConfig
+    stopping: asyncio.Event
+
+    def add_service(self, service: StreamService) -> None: ...
+
+
+_BY_AGENT: weakref.WeakKeyDictionary[object, StreamService] = weakref.WeakKeyDictionary()
+
+
+def service_for(agent: _AgentLike) -> StreamService:
+    """The agent's stream service, created (and added to the agent's services) on first use.
+
+    Its watcher follows the agent's ``client.watcher`` and ``client.poll_interval``
+    settings; the agent stops it with its other services.
+    """
+    service = _BY_AGENT.get(agent)
+    if service is None:
+        watcher = Watcher(agent.config.watcher, agent.config.poll_interval)
+        service = _BY_AGENT[agent] = StreamService(watcher, stopping=agent.stopping)
+        agent.add_service(service)
+    return service
+
+
+def existing_service(agent: object) -> StreamService | None:
+    """The agent's stream service if a stream has created it, without creating one (for metrics)."""
+    return _BY_AGENT.get(agent)

@@ -1,0 +1,173 @@
+"""Reading the growing end of an open file, pure-Python reference (twin of ``outrider._native.tail``).
+
+The reader owns an open file and an ``O_PATH`` descriptor of the directory it
+was found in. It reads forward from its own offset into one reused buffer, and
+on every wake-up :meth:`TailReader.check` compares the file with that offset and
+the name with the inode, so truncation, replacement and deletion are told apart
+without racing a poll interval (spec §5.5, §18 items 3 and 4).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+CheckResult = Literal["ok", "truncated", "replaced", "deleted"]
+
+DEFAULT_CHUNK_SIZE = 65536
+
+
+class TailReader:
+    """Follow one open file from ``offset``.
+
+    Args:
+        fd: a readable descriptor of the file; owned by the reader from now on.
+        parent_fd: an ``O_PATH`` descriptor of the directory holding the file
+            (after symlinks were resolved); owned by the reader from now on.
+        name: the file's name inside ``parent_fd``.
+        offset: where reading starts; it may lie past the end of the file, in
+            which case reads return nothing until the file grows past it.
+        chunk_size: size of the reused read buffer, the most one :meth:`read` returns.
+        buffer: read into this bytearray instead of allocating ``chunk_size`` bytes.
+            Readers that consume each read before the next may share one buffer.
+    """
+
+    def __init__(
+        self,
+        fd: int,
+        parent_fd: int,
+        name: str | bytes,
+        offset: int,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        buffer: bytearray | None = None,
+    ) -> None:
+        if offset < 0:
+            raise ValueError(f"negative offset {offset}")
+        if buffer is None:
+            if chunk_size < 1:
+                raise ValueError(f"chunk size must be positive, got {chunk_size}")
+            buffer = bytearray(chunk_size)
+        elif not buffer:
+            raise ValueError("the read buffer must not be empty")
+        st = os.fstat(fd)
+        self._fd = fd
+        self._parent_fd = parent_fd
+        self._name = os.fsencode(name)
+        self._identity = (st.st_dev, st.st_ino)
+        self._last_size = st.st_size
+        self._offset = offset
+        self._eof = False
+        self._closed = False
+        self._buf = buffer
+        self._view = memoryview(buffer)
+
+    @property
+    def fd(self) -> int:
+        """The file's descriptor."""
+        return self._fd
+
+    @property
+    def offset(self) -> int:
+        """The file offset of the next byte to read."""
+        return self._offset
+
+    @property
+    def eof(self) -> bool:
+        """True when the last :meth:`read` stopped at the end of the file."""
+        return self._eof
+
+    @property
+    def identity(self) -> tuple[int, int]:
+        """``(st_dev, st_ino)`` of the open file."""
+        return self._identity
+
+    @property
+    def chunk_size(self) -> int:
+        """Capacity of the read buffer."""
+        return len(self._buf)
+
+    def read(self, budget: int = -1) -> memoryview:
+        """Read up to ``budget`` bytes (all the buffer holds when negative) and advance the offset.
+
+        The returned view aliases the reader's buffer: it is valid until the next
+        call. Fewer bytes than asked for means the end of the file was reached.
+        """
+        self._check_open()
+        want = len(self._buf) if budget < 0 else min(budget, len(self._buf))
+        got = 0
+        while got < want:
+            n = os.preadv(self._fd, [self._view[got:want]], self._offset + got)
+            if n == 0:
+                break
+            got += n
+        self._eof = got < want
+        self._offset += got
+        return self._view[:got]
+
+    def check(self) -> CheckResult:
+        """Compare the open file and its name with what was read so far.
+
+        Returns:
+            ``"deleted"`` when the name no longer exists; ``"replaced"`` when it
+            names another file (the caller reopens it and starts over from 0);
+            ``"truncated"`` when the file became shorter than the offset already
+            read (or, for a reader started past the end, than the size last seen);
+            ``"ok"`` otherwise.
+
+        Raises:
+            OSError: the file or its directory cannot be examined (e.g. the
+                directory lost its search permission).
+        """
+        self._check_open()
+        st = os.fstat(self._fd)
+        try:
+            named = os.stat(self._name, dir_fd=self._parent_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return "deleted"
+        if (named.st_dev, named.st_ino) != self._identity:
+            return "replaced"
+        expected = min(self._offset, self._last_size)
+        self._last_size = st.st_size
+        if st.st_size < expected:
+            return "truncated"
+        return "ok"
+
+    def skip(self, offset: int) -> None:
+        """Move forward to ``offset`` without reading: another reader of this file read those bytes.
+
+        The file is known to have held ``offset`` bytes, which later truncation checks rely on.
+        """
+        self._check_open()
+        if offset < self._offset:
+            raise ValueError(f"cannot skip backwards from {self._offset} to {offset}")
+        self._offset = offset
+        self._last_size = max(self._last_size, offset)
+
+    def rewind(self, offset: int = 0) -> None:
+        """Continue reading from ``offset`` (0 after a truncation)."""
+        if offset < 0:
+            raise ValueError(f"negative offset {offset}")
+        self._check_open()
+        self._offset = offset
+        self._last_size = os.fstat(self._fd).st_size
+        self._eof = False
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError("I/O operation on a closed TailReader")
+
+    def close(self) -> None:
+        """Close both descriptors; later calls do nothing."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            os.close(self._fd)
+        finally:
+            os.close(self._parent_fd)
+
+    def __enter__(self) -> TailReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,365 @@
+"""Following real files: every byte once, in order, with true Offsets and exactly one frame per event.
+
+Each test runs on the default asyncio loop and on uvloop, with a real watcher
+(inotify, and polling where the test says so).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from outrider.stream import MAX_PENDING, StreamService, Watcher
+from tests.stream.conftest import Runner
+from tests.stream.helpers import (
+    Wake,
+    frame_data,
+    has_data,
+    has_event,
+    make_follower,
+    pump,
+    split_frames,
+    split_like_web_ui,
+)
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    path = tmp_path / "web.stdout.0"
+    path.write_bytes(b"")
+    return path
+
+
+def append(path: Path, data: bytes) -> None:
+    with open(path, "ab") as f:
+        f.write(data)
+
+
+async def started(mode: str = "inotify") -> StreamService:
+    service = StreamService(Watcher(mode, 0.05))
+    await service.start()
+    return service
+
+
+def test_appends_arrive_once_in_order_with_end_offsets(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        append(log, b"first\n")
+        f, wake = make_follower(service, log), Wake()
+        f.bind(wake)
+        body = await pump(f, wake, has_data(6))
+        assert body == b'{"Data":"Zmlyc3QK","File":"web.stdout.0","Offset":6}'
+        for i in range(20):
+            line = b"line %d\n" % i
+            append(log, line)
+            body += await pump(f, wake, has_data(len(line)))
+        frames = split_frames(body)
+        assert frame_data(frames) == log.read_bytes()
+        assert frames == split_like_web_ui(body)
+        ends, total = [], 0
+        for frame in frames:
+            total += len(frame_data([frame]))
+            ends.append(total)
+        assert [fr["Offset"] for fr in frames] == ends
+        f.close()
+        await service.stop()
+
+    run(main)
+
+
+def test_not_following_stops_at_eof(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        data = os.urandom(300_000)
+        append(log, data)
+        f, wake = make_follower(service, log, follow=False), Wake()
+        f.bind(wake)
+        body = await pump(f, wake, lambda _: False)
+        assert f.done and f.ended == "eof"
+        assert frame_data(split_frames(body)) == data
+        assert split_frames(body)[-1]["Offset"] == len(data)  # not the reference's 327680 (spec §5.4)
+        f.close()
+        empty = log.with_name("empty")
+        empty.write_bytes(b"")
+        g = make_follower(service, empty, follow=False)
+        g.bind(wake)
+        assert g.produce() == b"" and g.done
+        g.close()
+        await service.stop()
+
+    run(main)
+
+
+def test_truncate_to_empty_sends_one_event_frame(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        append(log, b"before")
+        f, wake = make_follower(service, log), Wake()
+        f.bind(wake)
+        await pump(f, wake, has_data(6))
+        os.truncate(log, 0)
+        body = await pump(f, wake, has_event("file truncated"))
+        assert body == b'{"File":"web.stdout.0","FileEvent":"file truncated"}'
+        append(log, b"after")
+        body = await pump(f, wake, has_data(5))
+        # No repeat of the event (spec §18 item 6), offsets count from 0 again.
+        assert body == b'{"Data":"YWZ0ZXI=","File":"web.stdout.0","Offset":5}'
+        f.close()
+        await service.stop()
+
+    run(main)
+
+
+def test_truncate_then_regrow_restarts_from_zero(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        append(log, b"0123456789")
+        f, wake = make_follower(service, log), Wake()
+        f.bind(wake)
+        await pump(f, wake, has_data(10))
+        os.truncate(log, 0)
+        append(log, b"abc")  # shorter than what was read: caught on the next wake-up
+        body = await pump(f, wake, has_data(3))
+        assert split_frames(body) == [
+            {"Data": "YWJj", "File": "web.stdout.0", "FileEvent": "file truncated", "Offset": 3}
+        ]
+        f.close()
+        await service.stop()
+
+    run(main)
+
+
+@pytest.mark.parametrize("mode", ["inotify", "poll"])
+def test_replaced_file_is_drained_then_followed_from_zero(run: Runner[Any], log: Path, mode: str) -> None:
+    async def main() -> None:
+        service = await started(mode)
+        append(log, b"old-1 ")
+        f, wake = make_follower(service, log), Wake()
+        f.bind(wake)
+        await pump(f, wake, has_data(6))
+        # The writer rotates: a last write to the old file, then a new file takes the name.
+        with open(log, "ab") as old:
+            old.write(b"old-2")
+            fresh = log.with_name("fresh")
+            fresh.write_bytes(b"new")
+            os.rename(fresh, log)
+        body = await pump(f, wake, has_data(8))
+        assert split_frames(body) == [
+            {"Data": "b2xkLTI=", "File": "web.stdout.0", "Offset": 11},
+            {"Data": "bmV3", "File": "web.stdout.0", "FileEvent": "file truncated", "Offset": 3},
+        ]
+        append(log, b"+")
+        assert split_frames(await pump(f, wake, has_data(1))) == [
+            {"Data": "Kw==", "File": "web.stdout.0", "Offset": 4}
+        ]
+        f.close()
+        await service.stop()
+
+    run(main)
+
+
+@pytest.mark.parametrize("mode", ["inotify", "poll"])
+def test_deleted_file_is_drained_then_ends_with_one_event(run: Runner[Any], log: Path, mode: str) -> None:
+    async def main() -> None:
+        service = await started(mode)
+        append(log, b"abc")
+        f, wake = make_follower(service, log), Wake()
+        f.bind(wake)
+        await pump(f, wake, has_data(3))
+        with open(log, "ab") as w:
+            w.write(b"de")
+            os.unlink(log)
+        body = await pump(f, wake, lambda _: False)
+        assert split_frames(body) == [
+            {"Data": "ZGU=", "File": "web.stdout.0", "Offset": 5},
+            {"File": "web.stdout.0", "FileEvent": "file deleted", "Offset": 5},
+        ]
+        assert f.done and f.ended == "deleted" and f.produce() == b""
+        f.close()
+        await service.stop()
+
+    run(main)
+
+
+def test_offset_past_eof_waits_for_data(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        append(log, b"abc")
+        f, wake = make_follower(service, log, offset=5), Wake()
+        f.bind(wake)
+        assert f.produce() == b""
+        append(log, b"de")  # reaches offset 5, nothing to send yet
+        await wake.wait()
+        assert f.produce() == b""
+        append(log, b"fg")
+        body = await pump(f, wake, has_data(2))
+        assert split_frames(body) == [{"Data": "Zmc=", "File": "web.stdout.0", "Offset": 7}]
+        f.close()
+        await service.stop()
+
+    run(main)
+
+
+def test_plain_mode_sends_raw_bytes_and_no_events(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        append(log, b"raw\n")
+        f, wake = make_follower(service, log, plain=True), Wake()
+        f.bind(wake)
+        assert await pump(f, wake, lambda b: len(b) >= 4) == b"raw\n"
+        os.truncate(log, 0)
+        append(log, b"x")
+        assert await pump(f, wake, lambda b: len(b) >= 1) == b"x"
+        os.unlink(log)
+        assert await pump(f, wake, lambda _: False) == b""
+        assert f.ended == "deleted"
+        f.close()
+        await service.stop()
+
+    run(main)
+
+
+def test_finish_at_eof_drains_then_stops(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        append(log, b"rest")
+        f, wake = make_follower(service, log), Wake()
+        f.bind(wake)
+        f.finish_at_eof()
+        body = await pump(f, wake, lambda _: False)
+        assert frame_data(split_frames(body)) == b"rest" and f.ended == "eof"
+        f.close()
+        await service.stop()
+
+    run(main)
+
+
+# -- fan-out ---------------------------------------------------------------------------------------
+
+
+def test_caught_up_followers_share_one_read_and_one_encode(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        append(log, b"start\n")
+        pairs = [(make_follower(service, log), Wake()) for _ in range(3)]
+        for f, wake in pairs:
+            f.bind(wake)
+        for f, wake in pairs:
+            await pump(f, wake, has_data(6))
+        assert service.stats()["sharing_followers"] == 3
+        append(log, b"shared line\n")
+        for _, wake in pairs:
+            await wake.wait()
+        outputs = [f.produce() for f, _ in pairs]
+        assert outputs[0] == b'{"Data":"c2hhcmVkIGxpbmUK","File":"web.stdout.0","Offset":18}'
+        assert outputs[1] is outputs[0] and outputs[2] is outputs[0]
+        for f, _ in pairs:
+            f.close()
+        assert service.stats()["hubs"] == 0
+        await service.stop()
+
+    run(main)
+
+
+def test_a_follower_behind_reads_alone_then_joins(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        append(log, b"x" * 1000)
+        ahead, wa = make_follower(service, log, offset=1000), Wake()
+        behind, wb = make_follower(service, log, offset=0), Wake()
+        ahead.bind(wa)
+        behind.bind(wb)
+        assert ahead.produce() == b""
+        append(log, b"y" * 10)
+        await wa.wait()
+        a = ahead.produce()
+        b = await pump(behind, wb, has_data(1010))
+        assert frame_data(split_frames(a)) == b"y" * 10
+        assert frame_data(split_frames(b)) == b"x" * 1000 + b"y" * 10
+        append(log, b"z")
+        await wa.wait()
+        await wb.wait()
+        assert ahead.produce() is behind.produce()  # caught up now: shared
+        ahead.close()
+        behind.close()
+        await service.stop()
+
+    run(main)
+
+
+def test_a_slow_follower_holds_a_bounded_amount_and_loses_nothing(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        fast, wf = make_follower(service, log), Wake()
+        slow, ws = make_follower(service, log), Wake()
+        fast.bind(wf)
+        slow.bind(ws)
+        assert fast.produce() == b"" and slow.produce() == b""
+        data = os.urandom(4 * MAX_PENDING)
+        step = 64 * 1024
+        for i in range(0, len(data), step):
+            append(log, data[i : i + step])
+            await pump(fast, wf, has_data(step))  # the slow client sends nothing meanwhile
+            assert slow.pending_bytes <= MAX_PENDING
+        body = await pump(slow, ws, has_data(len(data)))
+        assert frame_data(split_frames(body)) == data
+        fast.close()
+        slow.close()
+        await service.stop()
+
+    run(main)
+
+
+def test_a_truncation_one_follower_saw_restarts_the_others(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        append(log, b"0123456789")
+        a, wa = make_follower(service, log), Wake()
+        b, wb = make_follower(service, log), Wake()
+        a.bind(wa)
+        b.bind(wb)
+        await pump(a, wa, has_data(10))
+        await pump(b, wb, has_data(10))
+        os.truncate(log, 0)
+        await wa.wait()
+        await wb.wait()
+        assert split_frames(a.produce()) == [{"File": "web.stdout.0", "FileEvent": "file truncated"}]
+        # Regrown past b's offset before b looked: alone, b could not tell it was ever truncated.
+        append(log, b"abcdefghijkl")
+        body = await pump(b, wb, has_data(12))
+        assert split_frames(body)[0]["FileEvent"] == "file truncated"
+        assert frame_data(split_frames(body)) == b"abcdefghijkl"
+        a.close()
+        b.close()
+        await service.stop()
+
+    run(main)
+
+
+def test_close_releases_file_watch_and_hub(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        followers = [make_follower(service, log) for _ in range(5)]
+        for f in followers:
+            f.bind(Wake())
+        assert service.stats()["subscribers"] == 5
+        for f in followers:
+            f.close()
+            f.close()
+        assert service.stats() == {
+            "streams": 0,
+            "hubs": 0,
+            "sharing_followers": 0,
+            "mode": "inotify",
+            "inotify_watches": 0,
+            "polled": 0,
+            "subscribers": 0,
+        }
+        await service.stop()
+        await asyncio.sleep(0)
+
+    run(main)

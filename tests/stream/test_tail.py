@@ -1,0 +1,280 @@
+"""The tail reader: one body over both implementations, on real files changed under it."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from outrider.stream.tail import IMPLEMENTATIONS
+from tests.stream.conftest import pick
+
+HYPOTHESIS = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture(params=["native", "pure"])
+def impl(request: pytest.FixtureRequest) -> ModuleType:
+    return pick(IMPLEMENTATIONS, request.param, "tail")
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    path = tmp_path / "web.stdout.0"
+    path.write_bytes(b"")
+    return path
+
+
+def open_reader(impl: ModuleType, path: Path, offset: int = 0, **kwargs: Any) -> Any:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    parent = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    return impl.TailReader(fd, parent, path.name, offset, **kwargs)
+
+
+def append(path: Path, data: bytes) -> None:
+    with open(path, "ab") as f:
+        f.write(data)
+
+
+def read_all(reader: Any) -> bytes:
+    out = []
+    while True:
+        out.append(bytes(reader.read()))
+        if reader.eof:
+            return b"".join(out)
+
+
+def test_reads_in_chunks_up_to_eof(impl: ModuleType, log: Path) -> None:
+    append(log, b"hello world")
+    with open_reader(impl, log, chunk_size=4) as r:
+        assert [bytes(r.read()) for _ in range(3)] == [b"hell", b"o wo", b"rld"]
+        assert r.eof and r.offset == 11
+        assert bytes(r.read(2)) == b"" and r.eof
+
+
+def test_budget_limits_a_read_without_claiming_eof(impl: ModuleType, log: Path) -> None:
+    append(log, b"abcdef")
+    with open_reader(impl, log, 1) as r:
+        assert bytes(r.read(3)) == b"bcd" and not r.eof and r.offset == 4
+        assert bytes(r.read(0)) == b"" and not r.eof
+
+
+def test_read_view_reuses_one_buffer(impl: ModuleType, log: Path) -> None:
+    append(log, b"aaaabbbb")
+    buf = bytearray(4)
+    with open_reader(impl, log, buffer=buf) as r:
+        first = r.read()
+        assert first.obj is buf and bytes(first) == b"aaaa"
+        r.read()
+        assert bytes(first) == b"bbbb"  # the same bytes, overwritten by the second read
+        assert r.chunk_size == 4
+
+
+def test_check_reports_ok_while_growing(impl: ModuleType, log: Path) -> None:
+    append(log, b"one\n")
+    with open_reader(impl, log) as r:
+        assert read_all(r) == b"one\n"
+        append(log, b"two\n")
+        assert r.check() == "ok"
+        assert read_all(r) == b"two\n" and r.offset == 8
+
+
+def test_truncation_below_offset_then_rewind(impl: ModuleType, log: Path) -> None:
+    append(log, b"0123456789")
+    with open_reader(impl, log) as r:
+        read_all(r)
+        os.truncate(log, 0)
+        append(log, b"new")
+        assert r.check() == "truncated"
+        r.rewind(0)
+        assert r.check() == "ok"
+        assert read_all(r) == b"new"
+
+
+def test_offset_past_eof_waits_instead_of_reporting_truncation(impl: ModuleType, log: Path) -> None:
+    # Spec §18 item 10: the reference invents a truncation and restarts from 0.
+    append(log, b"abc")
+    with open_reader(impl, log, 10) as r:
+        assert r.check() == "ok"
+        assert bytes(r.read()) == b"" and r.eof
+        append(log, b"defghijKLM")
+        assert r.check() == "ok"
+        assert read_all(r) == b"KLM"
+
+
+def test_offset_past_eof_still_sees_a_real_truncation(impl: ModuleType, log: Path) -> None:
+    append(log, b"abcdef")
+    with open_reader(impl, log, 100) as r:
+        assert r.check() == "ok"
+        os.truncate(log, 2)
+        assert r.check() == "truncated"
+
+
+def test_replaced_by_rename_is_not_deleted(impl: ModuleType, log: Path) -> None:
+    # Spec §18 item 4: the reference ends the stream with "file deleted".
+    append(log, b"old")
+    with open_reader(impl, log) as r:
+        fresh = log.with_name("fresh")
+        fresh.write_bytes(b"new")
+        os.rename(fresh, log)
+        assert r.check() == "replaced"
+        assert read_all(r) == b"old"  # the old file can still be drained
+
+
+def test_deleted_when_the_name_is_gone(impl: ModuleType, log: Path) -> None:
+    append(log, b"data")
+    with open_reader(impl, log) as r:
+        os.unlink(log)
+        assert r.check() == "deleted"
+        assert read_all(r) == b"data"
+
+
+def test_renamed_away_counts_as_deleted(impl: ModuleType, log: Path) -> None:
+    with open_reader(impl, log) as r:
+        os.rename(log, log.with_name("web.stdout.0.old"))
+        assert r.check() == "deleted"
+
+
+def test_symlink_put_at_the_name_is_a_replacement(impl: ModuleType, log: Path) -> None:
+    with open_reader(impl, log) as r:
+        target = log.with_name("target")
+        os.rename(log, target)
+        os.symlink(target.name, log)
+        assert r.check() == "replaced"  # the name is checked without following it
+
+
+def test_the_directory_is_held_by_descriptor(impl: ModuleType, tmp_path: Path) -> None:
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    path = sub / "f"
+    path.write_bytes(b"x")
+    with open_reader(impl, path) as r:
+        os.rename(sub, tmp_path / "moved")
+        assert r.check() == "ok"  # the directory moved, the name in it did not
+        os.unlink(tmp_path / "moved" / "f")
+        (tmp_path / "moved").rmdir()
+        assert r.check() == "deleted"
+
+
+def test_errors_from_the_directory_are_raised_not_fatal(impl: ModuleType, log: Path) -> None:
+    # Spec §18 item 2: a stat error other than "not found" kills the reference agent.
+    fd = os.open(log, os.O_RDONLY | os.O_CLOEXEC)
+    not_a_dir = os.open(log, os.O_PATH | os.O_CLOEXEC)
+    with impl.TailReader(fd, not_a_dir, "x", 0) as r, pytest.raises(NotADirectoryError):
+        r.check()
+
+
+def test_skip_moves_forward_and_remembers_the_size(impl: ModuleType, log: Path) -> None:
+    append(log, b"0123456789")
+    with open_reader(impl, log) as r:
+        r.skip(8)
+        assert r.offset == 8 and bytes(r.read()) == b"89"
+        with pytest.raises(ValueError):
+            r.skip(3)
+        os.truncate(log, 5)
+        assert r.check() == "truncated"
+
+
+def test_closed_reader_refuses_io_and_closes_once(impl: ModuleType, log: Path) -> None:
+    r = open_reader(impl, log)
+    fd = r.fd
+    r.close()
+    r.close()
+    with pytest.raises(OSError) as info:
+        os.fstat(fd)
+    assert info.value.errno == errno.EBADF
+    for call in (r.read, r.check, r.rewind):
+        with pytest.raises(ValueError):
+            call()
+
+
+@pytest.mark.parametrize(("offset", "chunk", "buf"), [(-1, 10, None), (0, 0, None), (0, 10, bytearray())])
+def test_bad_arguments(impl: ModuleType, log: Path, offset: int, chunk: int, buf: bytearray | None) -> None:
+    fd = os.open(log, os.O_RDONLY | os.O_CLOEXEC)
+    parent = os.open(log.parent, os.O_PATH | os.O_CLOEXEC)
+    try:
+        with pytest.raises(ValueError):
+            impl.TailReader(fd, parent, log.name, offset, chunk, buf)
+    finally:
+        os.close(fd)
+        os.close(parent)
+
+
+def test_identity_is_the_open_inode(impl: ModuleType, log: Path) -> None:
+    st = os.stat(log)
+    with open_reader(impl, log) as r:
+        assert r.identity == (st.st_dev, st.st_ino)
+
+
+# -- parity: both twins watch the same file change and must agree on every answer ------------------
+
+OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("append"), st.integers(1, 3000)),
+        st.tuples(st.just("truncate"), st.integers(0, 5000)),
+        st.tuples(st.just("replace"), st.integers(0, 3000)),
+        st.tuples(st.just("delete"), st.just(0)),
+        st.tuples(st.just("read"), st.integers(-1, 4000)),
+        st.tuples(st.just("check"), st.just(0)),
+        st.tuples(st.just("rewind"), st.integers(0, 100)),
+        st.tuples(st.just("skip"), st.integers(0, 500)),
+    ),
+    max_size=40,
+)
+
+
+@HYPOTHESIS
+@given(ops=OPS, start=st.integers(0, 200), chunk=st.integers(1, 2048))
+def test_native_and_pure_agree_under_random_changes(
+    tmp_path: Path, ops: list[tuple[str, int]], start: int, chunk: int
+) -> None:
+    if "native" not in IMPLEMENTATIONS:
+        pytest.skip("native outrider._native.tail is not built (python setup.py build_ext --inplace)")
+    path = tmp_path / "f"
+    path.write_bytes(bytes(range(256)) * 2)
+    readers = [open_reader(IMPLEMENTATIONS[n], path, start, chunk_size=chunk) for n in ("native", "pure")]
+    counter = 0
+    try:
+        for op, arg in ops:
+            counter += 1
+            if op == "append":
+                append(path, bytes([counter % 256]) * arg)
+            elif op == "truncate" and path.exists():
+                os.truncate(path, arg)
+            elif op == "replace":
+                tmp = tmp_path / "tmp"
+                tmp.write_bytes(bytes([counter % 256]) * arg)
+                os.rename(tmp, path)
+            elif op == "delete" and path.exists():
+                os.unlink(path)
+            else:
+                results = [_apply(r, op, arg) for r in readers]
+                assert results[0] == results[1], (op, arg)
+    finally:
+        for r in readers:
+            r.close()
+
+
+def _apply(reader: Any, op: str, arg: int) -> object:
+    try:
+        if op == "read":
+            data = bytes(reader.read(arg))
+            return (data, reader.eof, reader.offset)
+        if op == "check":
+            return reader.check()
+        if op == "rewind":
+            reader.rewind(arg)
+            return reader.offset
+        if op == "skip":
+            reader.skip(reader.offset + arg)
+            return reader.offset
+    except (OSError, ValueError) as exc:
+        return type(exc), getattr(exc, "errno", None)
+    return None
