@@ -13,7 +13,10 @@ from outrider import __version__
 from outrider.allocs import AllocRegistry
 from outrider.config import AgentConfig
 from outrider.http.auth import Authorizer
+from outrider.meta import MetaStore, static_meta
+from outrider.runner.service import TaskRunnerService
 from outrider.state.db import StateDB
+from outrider.stats.service import attach as attach_stats
 
 log = logging.getLogger("outrider.agent")
 
@@ -43,6 +46,10 @@ class Agent:
         self.services: list[Service] = []
         # Set when the agent is stopping: long-lived streams watch it and end cleanly.
         self.stopping = asyncio.Event()
+        self.meta = MetaStore(self.db, static_meta(config.meta))
+        self.runner = TaskRunnerService(self)
+        self.add_service(self.runner)
+        attach_stats(self)
 
     def add_service(self, service: Service) -> None:
         self.services.append(service)

@@ -20,10 +20,21 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from outrider.agent import Agent
-from outrider.http import routes_agent, routes_fs, routes_stream
+from outrider.http import (
+    routes_agent,
+    routes_alloc,
+    routes_fs,
+    routes_jobs,
+    routes_meta,
+    routes_metrics,
+    routes_node,
+    routes_stats,
+    routes_stream,
+)
 from outrider.http.errors import APIError, error_response, handle_api_error
 from outrider.http.methods import ANY_METHOD
 from outrider.http.middleware import HeadersMiddleware
+from outrider.http.request_metrics import RequestMetricsMiddleware
 
 log = logging.getLogger("outrider.http")
 
@@ -33,6 +44,12 @@ ROUTE_MODULES: list[ModuleType] = [
     routes_agent,
     routes_fs,
     routes_stream,
+    routes_meta,
+    routes_stats,
+    routes_node,
+    routes_metrics,
+    routes_jobs,
+    routes_alloc,
 ]
 
 
@@ -82,7 +99,10 @@ def build_app(agent: Agent) -> Starlette:
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(HeadersMiddleware, extra_headers=agent.config.response_headers)],
+        middleware=[
+            Middleware(RequestMetricsMiddleware),
+            Middleware(HeadersMiddleware, extra_headers=agent.config.response_headers),
+        ],
         exception_handlers={APIError: handle_api_error, Exception: _internal_error},
         lifespan=lifespan,
     )

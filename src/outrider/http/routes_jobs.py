@@ -1,0 +1,215 @@
+"""The jobs API subset: ``/v1/jobs``, ``/v1/job/<id>[/allocations|/summary]``, ``/v1/allocations``,
+``/v1/allocation/<id>[/stop]``.
+
+Routing follows Nomad's handlers: ``/v1/job/`` takes the rest of the path and
+recognises a known suffix, so job IDs may contain slashes. Reads carry
+``X-Nomad-Index``, ``X-Nomad-KnownLeader`` and ``X-Nomad-LastContact``; writes
+carry ``X-Nomad-Index``. Blocking queries (``?index=``) answer at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from outrider.agent import Agent
+from outrider.allocs import Allocation
+from outrider.gostrconv import GoSyntaxError, parse_bool, quote
+from outrider.http import auth
+from outrider.http.errors import APIError
+from outrider.http.methods import ANY_METHOD
+from outrider.http.params import Query, check_generic, query_of, token_of
+from outrider.http.responses import json_response
+from outrider.jobs import JobError, JobManager
+from outrider.jobs.views import alloc_json, alloc_stub, job_json, job_stub, job_summary
+
+INVALID_METHOD = "Invalid method"
+
+
+def _begin(request: Request) -> tuple[Agent, Query, JobManager]:
+    query = query_of(request)
+    check_generic(query)
+    agent: Agent = request.app.state.agent
+    return agent, query, JobManager(agent)
+
+
+def _namespace(query: Query) -> str:
+    return query.get("namespace") or "default"
+
+
+def _read(obj: Any, query: Query, jobs: JobManager) -> Response:
+    headers = {
+        "X-Nomad-Index": str(jobs.store.current_index()),
+        "X-Nomad-KnownLeader": "true",
+        "X-Nomad-LastContact": "0",
+    }
+    return json_response(obj, query, headers=headers)
+
+
+def _write(obj: dict[str, Any], query: Query) -> Response:
+    return json_response(obj, query, headers={"X-Nomad-Index": str(obj["Index"])})
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise APIError(400, f"Failed to decode request body: {exc}") from None
+
+
+def _job_error(exc: JobError) -> APIError:
+    return APIError(exc.status, exc.message)
+
+
+# -- /v1/jobs -------------------------------------------------------------------------------------
+
+
+async def jobs_root(request: Request) -> Response:
+    agent, query, jobs = _begin(request)
+    if request.method == "GET":
+        namespace = _namespace(query)
+        agent.authorizer.allow_namespace(token_of(request), namespace, auth.LIST_JOBS, auth.READ_JOB)
+        prefix = query.get("prefix")
+        records = jobs.store.all(None if namespace == "*" else namespace)
+        stubs = [job_stub(r, jobs.allocs_of(r.namespace, r.id)) for r in records if r.id.startswith(prefix)]
+        return _read(stubs, query, jobs)
+    if request.method in ("PUT", "POST"):
+        return await _register(request, agent, query, jobs, None)
+    raise APIError(405, INVALID_METHOD)
+
+
+async def _register(
+    request: Request, agent: Agent, query: Query, jobs: JobManager, path_id: str | None
+) -> Response:
+    body = await _body(request)
+    if not isinstance(body, dict) or body.get("Job") is None:
+        raise APIError(400, "Job must be specified")
+    job = body["Job"]
+    namespace = (job.get("Namespace") if isinstance(job, dict) else None) or _namespace(query)
+    agent.authorizer.allow_namespace(token_of(request), namespace, auth.SUBMIT_JOB)
+    try:
+        return _write(jobs.register(job, namespace, path_id), query)
+    except JobError as exc:
+        raise _job_error(exc) from None
+
+
+# -- /v1/job/<id>... ------------------------------------------------------------------------------
+
+
+async def job_specific(request: Request) -> Response:
+    agent, query, jobs = _begin(request)
+    path: str = request.path_params["rest"]
+    namespace = _namespace(query)
+    token = token_of(request)
+    for suffix in ("/allocations", "/summary"):
+        if path.endswith(suffix):
+            job_id = path[: -len(suffix)]
+            if request.method != "GET":
+                raise APIError(405, INVALID_METHOD)
+            agent.authorizer.allow_namespace(token, namespace, auth.READ_JOB)
+            allocs = jobs.allocs_of(namespace, job_id)
+            if suffix == "/allocations":
+                node = (agent.node_id, agent.config.node_name)
+                return _read([alloc_stub(a, agent.runner, *node) for a in allocs], query, jobs)
+            rec = jobs.store.get(namespace, job_id)
+            if rec is None:
+                raise APIError(404, "job not found")
+            return _read(job_summary(rec, allocs), query, jobs)
+    if request.method == "GET":
+        agent.authorizer.allow_namespace(token, namespace, auth.READ_JOB)
+        rec = jobs.store.get(namespace, path)
+        if rec is None:
+            raise APIError(404, "job not found")
+        return _read(job_json(rec, jobs.allocs_of(namespace, path)), query, jobs)
+    if request.method in ("PUT", "POST"):
+        return await _register(request, agent, query, jobs, path)
+    if request.method == "DELETE":
+        agent.authorizer.allow_namespace(token, namespace, auth.SUBMIT_JOB)
+        purge = _bool_param(query, "purge")
+        try:
+            return _write(jobs.deregister(namespace, path, purge), query)
+        except JobError as exc:
+            raise _job_error(exc) from None
+    raise APIError(405, INVALID_METHOD)
+
+
+def _bool_param(query: Query, name: str) -> bool:
+    raw = query.get(name)
+    if not raw:
+        return False
+    try:
+        return parse_bool(raw)
+    except GoSyntaxError as exc:
+        raise APIError(400, f"Failed to parse value of {quote(name)} ({raw}) as a bool: {exc}") from None
+
+
+# -- /v1/allocations, /v1/allocation/<id> -------------------------------------------------------
+
+
+async def allocations(request: Request) -> Response:
+    agent, query, jobs = _begin(request)
+    if request.method != "GET":
+        raise APIError(405, INVALID_METHOD)
+    namespace = _namespace(query)
+    agent.authorizer.allow_namespace(token_of(request), namespace, auth.READ_JOB)
+    prefix = query.get("prefix")
+    with_states = query.get("task_states") != "false"
+    found = sorted(
+        (
+            a
+            for a in agent.allocs.owned()
+            if a.id.startswith(prefix) and (namespace == "*" or a.namespace == namespace)
+        ),
+        key=lambda a: a.id,
+    )
+    stubs = []
+    for alloc in found:
+        stub = alloc_stub(alloc, agent.runner, agent.node_id, agent.config.node_name)
+        if not with_states:
+            stub["TaskStates"] = None
+        stubs.append(stub)
+    return _read(stubs, query, jobs)
+
+
+async def allocation_specific(request: Request) -> Response:
+    agent, query, jobs = _begin(request)
+    path: str = request.path_params["rest"]
+    stop = path.endswith("/stop")
+    alloc_id = path[: -len("/stop")] if stop else path
+    alloc = _lookup(agent, alloc_id)
+    token = token_of(request)
+    if stop:
+        if request.method not in ("PUT", "POST"):
+            raise APIError(405, INVALID_METHOD)
+        agent.authorizer.allow_namespace(token, alloc.namespace, auth.ALLOC_LIFECYCLE)
+        if alloc.external:
+            raise APIError(400, f"allocation {quote(alloc.id)} is not run by this agent")
+        agent.runner.stop_alloc(alloc.id)
+        index = agent.db.next_index()
+        return _write({"EvalID": "", "Index": index}, query)
+    if request.method != "GET":
+        raise APIError(405, INVALID_METHOD)
+    agent.authorizer.allow_namespace(token, alloc.namespace, auth.READ_JOB)
+    return _read(alloc_json(alloc, agent.runner, agent.node_id, agent.config.node_name), query, jobs)
+
+
+def _lookup(agent: Agent, alloc_id: str) -> Allocation:
+    alloc = agent.allocs.get(alloc_id)
+    if alloc is None:
+        raise APIError(404, "alloc not found")
+    return alloc
+
+
+ROUTES = [
+    Route("/v1/jobs", jobs_root, methods=ANY_METHOD),
+    Route("/v1/job/{rest:path}", job_specific, methods=ANY_METHOD),
+    Route("/v1/allocations", allocations, methods=ANY_METHOD),
+    Route("/v1/allocation/{rest:path}", allocation_specific, methods=ANY_METHOD),
+]

@@ -1,0 +1,222 @@
+"""``GET /v1/node/<node_id>`` and ``GET /v1/nodes``: the local node in Nomad's ``Node`` shapes.
+
+``Meta`` is the effective metadata at the moment of the request: a POST to
+``/v1/client/metadata`` shows here as soon as it has been answered (Nomad's
+servers see it 5 to 10 s later, spec §13.3 step 5). Blocking queries (``?index=``,
+``?wait=``) return as soon as the node changes, so watchers need not poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import random
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from outrider.agent import Agent
+from outrider.config import parse_duration
+from outrider.gostrconv import GoSyntaxError, format_rfc3339nano, parse_bool, quote
+from outrider.http.errors import APIError
+from outrider.http.methods import ANY_METHOD
+from outrider.http.params import Query, check_generic, query_of, token_of
+from outrider.http.responses import json_response
+from outrider.stats.fingerprint import Fingerprint, node_resources, reserved_resources
+
+DEFAULT_WAIT = 300.0
+MAX_WAIT = 600.0
+
+
+def http_addr(request: Request, agent: Agent) -> str:
+    """The address this request reached, as ``host:port`` (the port is only known once bound)."""
+    server = request.scope.get("server")
+    if server and server[1] is not None:
+        host, port = server[0], server[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return f"{agent.config.bind_addr}:{agent.config.http_port}"
+
+
+def _computed_class(agent: Agent, fp: Fingerprint, meta: dict[str, str]) -> str:
+    # Nomad hashes the node's scheduling-relevant fields into "v1:<number>"; any stable
+    # digest of the same inputs serves the same purpose (grouping identical nodes).
+    h = hashlib.blake2b(digest_size=8)
+    for part in (agent.config.datacenter, agent.config.node_class, agent.config.node_pool):
+        h.update(part.encode() + b"\0")
+    for key, value in sorted(fp.attributes.items()):
+        if not key.startswith("unique."):
+            h.update(f"{key}={value}\0".encode())
+    for key, value in sorted(meta.items()):
+        if not key.startswith("unique."):
+            h.update(f"{key}={value}\0".encode())
+    return f"v1:{int.from_bytes(h.digest(), 'big')}"
+
+
+def _drivers(agent: Agent, since: str) -> dict[str, Any]:
+    healthy = getattr(agent, "runner", None) is not None
+    return {
+        "raw_exec": {
+            "Attributes": {"driver.raw_exec": "true"},
+            "Detected": True,
+            "HealthDescription": "Healthy" if healthy else "Unhealthy: the task runner is not running",
+            "Healthy": healthy,
+            "UpdateTime": since,
+        }
+    }
+
+
+def node_view(request: Request, agent: Agent) -> dict[str, Any]:
+    """The local node as Nomad's ``structs.Node`` (``SecretID`` redacted, as the API does)."""
+    cfg = agent.config
+    fp: Fingerprint = agent.fingerprint  # type: ignore[attr-defined]
+    store = agent.meta
+    meta = store.meta
+    since = format_rfc3339nano(int(agent.started_at * 1e9))
+    return {
+        "Attributes": fp.attributes,
+        "CSIControllerPlugins": None,
+        "CSINodePlugins": None,
+        "CgroupParent": "",
+        "ComputedClass": _computed_class(agent, fp, meta),
+        "CreateIndex": store.create_index,
+        "Datacenter": cfg.datacenter,
+        "Drain": False,
+        "DrainStrategy": None,
+        "Drivers": _drivers(agent, since),
+        "Events": [
+            {
+                "CreateIndex": 0,
+                "Details": None,
+                "Message": "Node registered",
+                "Subsystem": "Cluster",
+                "Timestamp": since,
+            }
+        ],
+        "HTTPAddr": http_addr(request, agent),
+        "HostNetworks": None,
+        "HostVolumes": None,
+        "ID": agent.node_id,
+        "LastAllocUpdateIndex": 0,
+        "LastDrain": None,
+        "LastMissedHeartbeatIndex": 0,
+        "Links": {},
+        "Meta": meta,
+        "ModifyIndex": store.modify_index,
+        "Name": cfg.node_name,
+        "NodeClass": cfg.node_class,
+        "NodePool": cfg.node_pool,
+        "NodeResources": node_resources(fp),
+        "Reserved": None,
+        "ReservedResources": reserved_resources(),
+        "Resources": None,
+        "SchedulingEligibility": "eligible",
+        "SecretID": "",
+        "Status": "ready",
+        "StatusDescription": "",
+        "StatusUpdatedAt": int(agent.started_at),
+        "TLSEnabled": False,
+    }
+
+
+def node_stub(node: dict[str, Any], resources: bool, os_attrs: bool) -> dict[str, Any]:
+    """Nomad's ``NodeListStub`` of ``node``."""
+    host = node["HTTPAddr"].rsplit(":", 1)[0].strip("[]")
+    stub: dict[str, Any] = {
+        "Address": host,
+        "CreateIndex": node["CreateIndex"],
+        "Datacenter": node["Datacenter"],
+        "Drain": False,
+        "Drivers": node["Drivers"],
+        "HostVolumes": None,
+        "ID": node["ID"],
+        "LastDrain": None,
+        "ModifyIndex": node["ModifyIndex"],
+        "Name": node["Name"],
+        "NodeClass": node["NodeClass"],
+        "NodePool": node["NodePool"],
+        "SchedulingEligibility": node["SchedulingEligibility"],
+        "Status": node["Status"],
+        "StatusDescription": node["StatusDescription"],
+        "Version": node["Attributes"].get("outrider.version", ""),
+    }
+    if resources:
+        stub["NodeResources"] = node["NodeResources"]
+        stub["ReservedResources"] = node["ReservedResources"]
+    if os_attrs:
+        stub["Attributes"] = {"os.name": node["Attributes"].get("os.name", "")}
+    return stub
+
+
+def _query_headers(index: int) -> dict[str, str]:
+    # The Go api client parses these on every query response.
+    return {"X-Nomad-Index": str(index), "X-Nomad-KnownLeader": "true", "X-Nomad-LastContact": "0"}
+
+
+async def _block(request: Request, agent: Agent, query: Query) -> None:
+    """Nomad's blocking query: wait while ``?index=`` is current, up to ``?wait=`` (default 5 min)."""
+    raw_index = query.get("index")
+    if not raw_index:
+        return
+    index = int(raw_index)
+    store = agent.meta
+    if index < store.modify_index:
+        return
+    wait = min(parse_duration(query.get("wait")) if query.get("wait") else DEFAULT_WAIT, MAX_WAIT)
+    wait += random.uniform(0, wait / 16)  # Nomad's jitter spreads out simultaneous watchers.
+    change = asyncio.ensure_future(store.wait_for_change(index, wait))
+    stopping = asyncio.ensure_future(agent.stopping.wait())
+    try:
+        await asyncio.wait({change, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for fut in (change, stopping):
+            fut.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fut
+
+
+def _bool_param(query: Query, name: str) -> bool:
+    value = query.get(name)
+    if not value:
+        return False
+    try:
+        return parse_bool(value)
+    except GoSyntaxError as exc:
+        raise APIError(400, f"Failed to parse value of {quote(name)} ({value}) as a bool: {exc}") from None
+
+
+async def node_get(request: Request) -> Response:
+    if request.method != "GET":
+        raise APIError(405, "Invalid method")
+    agent: Agent = request.app.state.agent
+    query = query_of(request)
+    check_generic(query)
+    agent.authorizer.allow_node(token_of(request), write=False)
+    if request.path_params["node_id"] != agent.node_id:
+        raise APIError(404, "node not found")
+    await _block(request, agent, query)
+    node = node_view(request, agent)
+    return json_response(node, query, headers=_query_headers(node["ModifyIndex"]))
+
+
+async def nodes_list(request: Request) -> Response:
+    if request.method != "GET":
+        raise APIError(405, "Invalid method")
+    agent: Agent = request.app.state.agent
+    query = query_of(request)
+    check_generic(query)
+    agent.authorizer.allow_node(token_of(request), write=False)
+    resources = _bool_param(query, "resources")
+    os_attrs = _bool_param(query, "os")
+    await _block(request, agent, query)
+    node = node_view(request, agent)
+    stubs = [node_stub(node, resources, os_attrs)] if node["ID"].startswith(query.get("prefix")) else []
+    return json_response(stubs, query, headers=_query_headers(node["ModifyIndex"]))
+
+
+ROUTES = [
+    Route("/v1/node/{node_id}", node_get, methods=ANY_METHOD),
+    Route("/v1/nodes", nodes_list, methods=ANY_METHOD),
+]

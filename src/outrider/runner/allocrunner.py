@@ -1,0 +1,107 @@
+"""One allocation's tasks together: their combined ``ClientStatus``, sibling failure, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from outrider.allocs import Allocation, AllocRegistry
+from outrider.runner import taskstate as ts
+from outrider.runner.handle import task_state_dir
+from outrider.runner.spec import AllocSpec
+from outrider.runner.store import RunnerStore
+from outrider.runner.taskrunner import TaskRunner
+
+KILL_GRACE = 10.0
+"""Seconds beyond a task's kill timeout that a destroy waits for it before giving up on it."""
+
+
+class AllocRunner:
+    """The task runners of one allocation, and what follows from their states."""
+
+    def __init__(
+        self,
+        *,
+        alloc: Allocation,
+        spec: AllocSpec,
+        saved: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+        registry: AllocRegistry,
+        store: RunnerStore,
+        data_dir: str,
+        cgroup_for: Callable[[str, str], str | None],
+        on_terminal: Callable[[str], None],
+        next_index: Callable[[], int],
+    ) -> None:
+        self.alloc = alloc
+        self.spec = spec
+        self.registry = registry
+        self.terminal = asyncio.Event()
+        self._on_terminal = on_terminal
+        self._next_index = next_index
+        self.tasks: dict[str, TaskRunner] = {}
+        for task in spec.tasks:
+            state_rec, handle = saved.get(task.name, (None, {}))
+            state = ts.TaskState.from_record(state_rec) if state_rec else ts.TaskState()
+            self.tasks[task.name] = TaskRunner(
+                alloc_id=alloc.id,
+                alloc_path=alloc.path,
+                state_dir=task_state_dir(data_dir, alloc.id, task.name),
+                context=spec.context,
+                job_type=spec.job_type,
+                spec=task,
+                store=store,
+                state=state,
+                handle=handle,
+                on_change=self._changed,
+                cgroup=cgroup_for(alloc.id, task.name),
+            )
+
+    def start(self) -> None:
+        """Run the tasks, or resume following them; a stopped allocation's tasks are killed."""
+        for runner in self.tasks.values():
+            runner.start()
+        if self.alloc.desired_status == "stop":
+            self.kill()
+        self._changed(None)
+
+    def all_dead(self) -> bool:
+        return all(r.state.state == ts.DEAD for r in self.tasks.values())
+
+    def _changed(self, runner: TaskRunner | None) -> None:
+        if runner is not None and runner.state.state == ts.DEAD and runner.state.failed:
+            # One failed task fails the allocation; its siblings are stopped (Nomad's alloc runner).
+            for other in self.tasks.values():
+                if other is not runner:
+                    other.kill(ts.new_event(ts.SIBLING_FAILED, FailedSibling=runner.name))
+        status, _ = ts.client_status([r.state for r in self.tasks.values()])
+        if status != self.alloc.client_status and not self.alloc.destroyed:
+            with contextlib.suppress(KeyError):
+                self.registry.update_status(
+                    self.alloc.id, client_status=status, modify_index=self._next_index()
+                )
+        if self.all_dead() and not self.terminal.is_set():
+            self.terminal.set()
+            self._on_terminal(self.alloc.id)
+
+    def kill(self) -> None:
+        """Stop every task (``Killing``, kill signal, SIGKILL after the kill timeout)."""
+        for runner in self.tasks.values():
+            runner.kill()
+
+    async def kill_and_wait(self) -> None:
+        """Kill every task still alive and wait, bounded, for each to be dead."""
+        self.kill()
+        for runner in self.tasks.values():
+            timeout = runner.spec.kill_timeout / 1e9 + KILL_GRACE
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(runner.finished.wait(), timeout)
+
+    async def detach(self) -> None:
+        """Stop following the tasks; they keep running (the agent is stopping or forgetting them)."""
+        for runner in self.tasks.values():
+            await runner.detach()
+
+    def client_description(self) -> str:
+        return ts.client_status([r.state for r in self.tasks.values()])[1]

@@ -1,0 +1,349 @@
+"""The agent's task runner: ``agent.runner``, the one place the rest of Outrider asks about tasks.
+
+It places allocations (their directories, rows and runners), resumes them when
+the agent starts, stops, restarts and signals them, and garbage-collects the
+terminal ones (spec §14, §15). It never kills a task when the agent stops: tasks
+live in their supervisors, and the next agent picks them up again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from outrider.allocs import Allocation
+from outrider.fs.allocdir import build_alloc_dir
+from outrider.runner import cgroup
+from outrider.runner import taskstate as ts
+from outrider.runner.allocrunner import AllocRunner
+from outrider.runner.errors import InvalidSignal, RunnerError, TaskNotRunning
+from outrider.runner.handle import alloc_state_dir
+from outrider.runner.spec import AllocSpec, signal_number
+from outrider.runner.store import RunnerStore
+from outrider.runner.taskrunner import TaskRunner
+
+if TYPE_CHECKING:
+    from outrider.agent import Agent
+
+log = logging.getLogger("outrider.runner")
+
+TerminalListener = Callable[[str], None]
+
+RESTART_ONE = "User requested task to restart"
+RESTART_RUNNING = "User requested running tasks to restart"
+RESTART_ALL = "User requested all tasks to restart"
+
+
+class TaskRunnerService:
+    """Runs Outrider's own allocations; an agent service attached as ``agent.runner``."""
+
+    name = "runner"
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.store = RunnerStore(agent.db)
+        self._allocs: dict[str, AllocRunner] = {}
+        self._listeners: list[TerminalListener] = []
+        self._destroying: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
+        self._cgroups: bool | None = None
+
+    # -- service lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Pick up every allocation of the state DB again (re-attach to live tasks, reconcile the rest)."""
+        for alloc in self.agent.allocs.owned():
+            record, saved = self.store.load(alloc.id)
+            if record is None:
+                # Placed, but the agent died before its tasks were recorded: nothing ever ran.
+                if not alloc.terminal:
+                    self.agent.allocs.update_status(alloc.id, client_status="failed")
+                continue
+            self._run(alloc, AllocSpec.from_json(record), saved)
+
+    async def stop(self) -> None:
+        """Stop following tasks (they keep running) and finish nothing half-way."""
+        for task in list(self._background):
+            task.cancel()
+        for task in list(self._background):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for runner in self._allocs.values():
+            await runner.detach()
+
+    def _run(
+        self, alloc: Allocation, spec: AllocSpec, saved: dict[str, tuple[dict[str, Any], dict[str, Any]]]
+    ) -> AllocRunner:
+        runner = AllocRunner(
+            alloc=alloc,
+            spec=spec,
+            saved=saved,
+            registry=self.agent.allocs,
+            store=self.store,
+            data_dir=self.agent.config.data_dir,
+            cgroup_for=self._cgroup_for,
+            on_terminal=self._notify_terminal,
+            next_index=self.agent.db.next_index,
+        )
+        self._allocs[alloc.id] = runner
+        runner.start()
+        return runner
+
+    def _cgroup_for(self, alloc_id: str, task: str) -> str | None:
+        if self._cgroups is False:
+            return None
+        path = cgroup.task_cgroup_path(alloc_id, task)
+        self._cgroups = path is not None
+        return path
+
+    # -- placement and lifecycle requests -------------------------------------------------------
+
+    def place(self, alloc: Allocation, spec: AllocSpec) -> None:
+        """Create the allocation's directory and rows, then start its tasks."""
+        build_alloc_dir(self.agent.config.alloc_dir, alloc.id, [t.name for t in spec.tasks])
+        self.agent.allocs.add(alloc)
+        received = {}
+        for task in spec.tasks:
+            state = ts.TaskState()
+            state.append(ts.new_event(ts.RECEIVED))
+            received[task.name] = state.to_record()
+        self.store.create(alloc.id, spec.to_json(), received)
+        self._run(alloc, spec, {name: (rec, {}) for name, rec in received.items()})
+
+    def stop_alloc(self, alloc_id: str) -> None:
+        """Stop an allocation for good (its job was stopped or replaced)."""
+        alloc = self.agent.allocs.get(alloc_id)
+        if alloc is None or alloc.external or alloc.destroyed:
+            return
+        if alloc.desired_status != "stop":
+            self.agent.allocs.update_status(
+                alloc_id, desired_status="stop", modify_index=self.agent.db.next_index()
+            )
+        runner = self._allocs.get(alloc_id)
+        if runner is not None:
+            runner.kill()
+
+    def restart(self, alloc_id: str, task: str | None = None, all_tasks: bool = False) -> None:
+        """Restart one task, or every running one; raises :class:`RunnerError`."""
+        runner = self._runner(alloc_id)
+        if task:
+            self._task(runner, task, "Could not find task runner for task: ").restart(
+                ts.new_event(ts.RESTART_SIGNAL, RestartReason=RESTART_ONE)
+            )
+            return
+        running = [r for r in runner.tasks.values() if r.running]
+        if not running:
+            raise TaskNotRunning()
+        reason = RESTART_ALL if all_tasks else RESTART_RUNNING
+        for r in running:
+            r.restart(ts.new_event(ts.RESTART_SIGNAL, RestartReason=reason))
+
+    def signal(self, alloc_id: str, signal_name: str, task: str | None = None) -> None:
+        """Send a signal (``SIGUSR1``...) to one task or to every running one; raises :class:`RunnerError`."""
+        runner = self._runner(alloc_id)
+        number = signal_number(signal_name)
+        if number is None:
+            raise InvalidSignal(signal_name)
+        if task:
+            self._task(runner, task, "Task not found: ").signal(signal_name, number)
+            return
+        running = [r for r in runner.tasks.values() if r.running]
+        if not running:
+            raise TaskNotRunning()
+        for r in running:
+            r.signal(signal_name, number)
+
+    def _runner(self, alloc_id: str) -> AllocRunner:
+        runner = self._allocs.get(alloc_id)
+        if runner is None:
+            raise TaskNotRunning()
+        return runner
+
+    @staticmethod
+    def _task(runner: AllocRunner, task: str, missing: str) -> TaskRunner:
+        found = runner.tasks.get(task)
+        if found is None:
+            raise RunnerError(missing + task)
+        return found
+
+    # -- garbage collection (spec §14, §15) -------------------------------------------------------
+
+    def gc_eligible(self, alloc_id: str) -> bool:
+        """Owned, terminal, not destroyed and not being destroyed: Nomad's "in the GC queue"."""
+        alloc = self.agent.allocs.get(alloc_id)
+        return (
+            alloc is not None
+            and not alloc.external
+            and not alloc.destroyed
+            and alloc.terminal
+            and alloc_id not in self._destroying
+        )
+
+    async def collect(self, alloc_id: str) -> bool:
+        """Destroy one eligible allocation and wait for it; False when it is not eligible."""
+        if not self.gc_eligible(alloc_id):
+            return False
+        self._destroying.add(alloc_id)
+        try:
+            await self._destroy(alloc_id)
+        finally:
+            self._destroying.discard(alloc_id)
+        return True
+
+    def collect_all(self) -> list[str]:
+        """Start destroying every eligible allocation in the background; return their IDs (spec §15)."""
+        ids = [a.id for a in self.agent.allocs.owned() if self.gc_eligible(a.id)]
+        for alloc_id in ids:
+            self._destroying.add(alloc_id)
+            self.in_background(self._destroy_then_release(alloc_id))
+        return ids
+
+    def in_background(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a coroutine the service owns: it is cancelled when the agent stops."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _destroy_then_release(self, alloc_id: str) -> None:
+        try:
+            await self._destroy(alloc_id)
+        except Exception:
+            log.exception("garbage collection failed", extra={"alloc_id": alloc_id})
+        finally:
+            self._destroying.discard(alloc_id)
+
+    async def _destroy(self, alloc_id: str) -> None:
+        alloc = self.agent.allocs.get(alloc_id)
+        assert alloc is not None
+        runner = self._allocs.get(alloc_id)
+        if runner is not None:
+            await runner.kill_and_wait()
+            await runner.detach()
+        state_dir = alloc_state_dir(self.agent.config.data_dir, alloc_id)
+        groups = [g for g in (self._cgroup_for(alloc_id, t) for t in alloc.tasks) if g is not None]
+        await asyncio.to_thread(_remove_trees, alloc.path, state_dir, groups)
+        self.agent.allocs.mark_destroyed(alloc_id)
+        self._allocs.pop(alloc_id, None)
+        if runner is not None:
+            for task in runner.tasks.values():
+                task.finished.set()
+            runner.terminal.set()
+        log.info("allocation garbage collected", extra={"alloc_id": alloc_id})
+
+    async def purge(self, alloc_id: str) -> None:
+        """Stop an allocation, wait for its tasks, then destroy it (a purged job's allocations)."""
+        self.stop_alloc(alloc_id)
+        runner = self._allocs.get(alloc_id)
+        if runner is not None:
+            await runner.kill_and_wait()
+        if alloc_id in self._destroying:
+            return
+        alloc = self.agent.allocs.get(alloc_id)
+        if alloc is None or alloc.destroyed or alloc.external:
+            return
+        self._destroying.add(alloc_id)
+        try:
+            await self._destroy(alloc_id)
+        finally:
+            self._destroying.discard(alloc_id)
+
+    # -- what other parts of the agent read -----------------------------------------------------
+
+    def task_names(self, alloc_id: str) -> list[str]:
+        """The allocation's tasks in job order (empty for unknown allocations)."""
+        runner = self._allocs.get(alloc_id)
+        if runner is not None:
+            return list(runner.tasks)
+        alloc = self.agent.allocs.get(alloc_id)
+        return list(alloc.tasks) if alloc is not None else []
+
+    def task_states(self, alloc_id: str) -> dict[str, dict[str, Any]]:
+        """``TaskStates`` of the allocation: task name to Nomad's ``TaskState`` JSON object."""
+        runner = self._allocs.get(alloc_id)
+        if runner is None:
+            return {}
+        return {name: r.state.to_json() for name, r in runner.tasks.items()}
+
+    def task_root_pid(self, alloc_id: str, task: str) -> int | None:
+        """The pid of the task's main process while it runs; its process tree is the task."""
+        found = self._find(alloc_id, task)
+        return found.root_pid() if found is not None else None
+
+    def task_cgroup(self, alloc_id: str, task: str) -> str | None:
+        """The task's cgroup v2 directory while it runs in one (None when the host does not allow it)."""
+        found = self._find(alloc_id, task)
+        return found.cgroup_dir() if found is not None else None
+
+    def task_finished(self, alloc_id: str, task: str) -> asyncio.Event | None:
+        """Set once the task is dead for good (no restart will follow); None for unknown tasks."""
+        found = self._find(alloc_id, task)
+        return found.finished if found is not None else None
+
+    def alloc_finished(self, alloc_id: str) -> asyncio.Event | None:
+        """Set once every task of the allocation is dead for good; None when Outrider does not run it."""
+        runner = self._allocs.get(alloc_id)
+        return runner.terminal if runner is not None else None
+
+    def is_alloc_terminal(self, alloc_id: str) -> bool:
+        """True when no task of the allocation runs or will run again (and for destroyed allocations).
+
+        External (sidecar) allocations are never terminal: Outrider cannot tell.
+        """
+        runner = self._allocs.get(alloc_id)
+        if runner is not None:
+            return runner.all_dead()
+        alloc = self.agent.allocs.get(alloc_id)
+        return alloc is not None and not alloc.external and (alloc.destroyed or alloc.terminal)
+
+    def add_terminal_listener(self, listener: TerminalListener) -> None:
+        """Call ``listener(alloc_id)`` (on the event loop) whenever an allocation's tasks are all dead."""
+        self._listeners.append(listener)
+
+    def remove_terminal_listener(self, listener: TerminalListener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def _notify_terminal(self, alloc_id: str) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(alloc_id)
+            except Exception:
+                log.exception("terminal listener failed", extra={"alloc_id": alloc_id})
+
+    def counts_by_state(self) -> dict[str, int]:
+        """How many tasks are pending, running and dead, over every allocation Outrider runs."""
+        counts = {ts.PENDING: 0, ts.RUNNING: 0, ts.DEAD: 0}
+        for runner in self._allocs.values():
+            for task in runner.tasks.values():
+                counts[task.state.state] += 1
+        return counts
+
+    def alloc_spec(self, alloc_id: str) -> AllocSpec | None:
+        """What the allocation was placed with (its job version, eval, task specs)."""
+        runner = self._allocs.get(alloc_id)
+        return runner.spec if runner is not None else None
+
+    def client_description(self, alloc_id: str) -> str:
+        runner = self._allocs.get(alloc_id)
+        return runner.client_description() if runner is not None else ""
+
+    def _find(self, alloc_id: str, task: str) -> TaskRunner | None:
+        runner = self._allocs.get(alloc_id)
+        return runner.tasks.get(task) if runner is not None else None
+
+
+def _remove_trees(alloc_path: str, state_dir: str, groups: list[str]) -> None:
+    for path in (alloc_path, state_dir):
+        if os.path.lexists(path):
+            shutil.rmtree(path, ignore_errors=True)
+    # A supervisor removes its task's cgroup itself; one it could not (killed, or slow
+    # to empty) goes now, with anything still in it.
+    for group in groups:
+        if os.path.isdir(group):
+            cgroup.kill_all(group)
+            cgroup.remove(group)

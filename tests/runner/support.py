@@ -1,0 +1,102 @@
+"""Helpers shared by the runner, jobs and GC tests: bounded waits and clean-up of task processes."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import glob
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from outrider.runner import cgroup
+from outrider.runner.handle import AttemptStatus
+
+T = TypeVar("T")
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def wait_for(
+    check: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.02, what: str = ""
+) -> T:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
+        time.sleep(interval)
+
+
+def statuses(data_dir: Path) -> list[AttemptStatus]:
+    """Every attempt status under ``<data_dir>/client/tasks``."""
+    found = []
+    for path in glob.glob(str(data_dir / "client" / "tasks" / "*" / "*")):
+        status = AttemptStatus.load(path)
+        if status is not None:
+            found.append(status)
+    return found
+
+
+def live_processes(data_dir: Path) -> list[int]:
+    """Supervisors and tasks of ``data_dir`` that are still alive."""
+    pids = []
+    for status in statuses(data_dir):
+        for ident in (status.supervisor, status.task):
+            if ident is not None and ident.alive():
+                pids.append(ident.pid)
+    return pids
+
+
+def kill_leftovers(data_dir: Path) -> list[int]:
+    """SIGKILL every live supervisor and task group of ``data_dir``; return the pids that were alive."""
+    alive = []
+    for status in statuses(data_dir):
+        if status.task is not None and status.task.alive():
+            alive.append(status.task.pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(status.task.pid, signal.SIGKILL)
+        if status.supervisor is not None and status.supervisor.alive():
+            alive.append(status.supervisor.pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(status.supervisor.pid, signal.SIGKILL)
+    wait_for(lambda: not live_processes(data_dir), 10, what="leftover processes to die")
+    reap_adopted(data_dir)
+    for status in statuses(data_dir):
+        if status.cgroup:
+            cgroup.remove(status.cgroup, timeout=5.0)
+    return alive
+
+
+def reap_adopted(data_dir: Path) -> None:
+    """Collect the supervisors and tasks of ``data_dir`` that became our children (see :func:`adopt_orphans`).
+
+    Only those pids: a blanket ``waitpid(-1)`` would also take the exit status of
+    agent processes that other fixtures wait for.
+    """
+    for status in statuses(data_dir):
+        for ident in (status.supervisor, status.task):
+            if ident is not None:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(ident.pid, os.WNOHANG)
+
+
+@contextlib.contextmanager
+def adopt_orphans() -> Iterator[None]:
+    """Make this process the subreaper of its descendants for the block.
+
+    Supervisors outlive a killed agent by design; as our orphans they can be reaped
+    by the test instead of lingering as zombies of an init that does not reap.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    try:
+        yield
+    finally:
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
