@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-from outrider.stream.framer import EVENT_DELETED, EVENT_TRUNCATED, encode_frames
+from outrider.stats.metrics import REGISTRY
+from outrider.stream.framer import EVENT_DELETED, EVENT_TRUNCATED, MAX_FRAME_DATA, encode_frames
 from outrider.stream.tail import TailReader
 
 if TYPE_CHECKING:
@@ -45,6 +46,19 @@ Raises FileNotFoundError when the path names nothing, OSError for other failures
 
 def _noop() -> None:
     pass
+
+
+# Counted per follower, shared chunks included: what each client was given.
+_FRAMES = REGISTRY.counter(
+    "outrider.stream.frames_sent", help="data and event frames produced for stream clients"
+)
+_FILE_BYTES = REGISTRY.counter(
+    "outrider.stream.file_bytes_sent", help="file bytes delivered to stream clients"
+)
+
+
+def _frame_count(size: int) -> int:
+    return -(-size // MAX_FRAME_DATA)
 
 
 class FileFollower:
@@ -216,8 +230,10 @@ class FileFollower:
         return tail
 
     def _encode(self, data: memoryview | bytes, event: str, end: int) -> bytes:
+        _FILE_BYTES.inc(len(data))
         if self._file_json is None:
             return bytes(data)
+        _FRAMES.inc(_frame_count(len(data)) or (1 if event else 0))
         return encode_frames(data, self._file_json, event, end)
 
     def _read_budget(self) -> int:
@@ -239,6 +255,9 @@ class FileFollower:
             return
         self._pending.append(chunk)
         self._pending_size += len(chunk)
+        _FILE_BYTES.inc(end - start)
+        if self._file_json is not None:
+            _FRAMES.inc(_frame_count(end - start))
         self._reader.skip(end)
         # The sharer checked the file and read to its end after our last wake-up, so
         # that wake-up is served; a chunk that stopped short leaves more for us to read.

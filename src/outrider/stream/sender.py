@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from starlette.types import Receive, Scope, Send
 
+from outrider.stats.metrics import REGISTRY
 from outrider.stream.framer import HEARTBEAT
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ log = logging.getLogger("outrider.stream")
 
 HEARTBEAT_INTERVAL = 1.0
 """Seconds without any frame after which a JSON stream gets a ``{}`` heartbeat."""
+
+_BYTES_SENT = REGISTRY.counter("outrider.stream.bytes_sent", help="body bytes written to stream clients")
+_HEARTBEATS_SENT = REGISTRY.counter("outrider.stream.heartbeats_sent", help="{} heartbeats written")
 
 
 class Source(Protocol):
@@ -144,6 +148,7 @@ class StreamResponse:
                 break
             if not body and self._heartbeat_due and self.heartbeats:
                 body = HEARTBEAT
+                _HEARTBEATS_SENT.inc()
             self._heartbeat_due = False
             if body:
                 await self._send(send, body)
@@ -157,6 +162,7 @@ class StreamResponse:
     async def _send(self, send: Send, body: bytes, more: bool = True) -> None:
         if self._gone:
             return
+        _BYTES_SENT.inc(len(body))
         try:
             await send({"type": "http.response.body", "body": body, "more_body": more})
         except OSError:
