@@ -1,0 +1,159 @@
+"""``/v1/client/fs/logs/<alloc_id>``: a task's stdout or stderr across its rotated files (spec §9).
+
+Parameters are checked in the reference's order with its texts (all 400), then
+the allocation, the capability (``read-logs`` or ``read-fs``), the task and the
+first log file, each with its reference status, before the response starts.
+The streaming itself is :class:`outrider.stream.logs.LogsSource`; an error after
+the first byte is appended to the body as text, as the reference does (spec §5.9).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from starlette.requests import Request
+
+from outrider.agent import Agent
+from outrider.allocs import Allocation
+from outrider.fs.allocdir import LOG_DIR, SecretPathError, check_readable, open_in_alloc, os_error_text
+from outrider.fs.errors import PathEscapesError
+from outrider.gostrconv import GoSyntaxError, parse_bool, quote
+from outrider.http import auth
+from outrider.http.errors import APIError
+from outrider.http.params import Query
+from outrider.http.routes_fs import FsHandler, authorize, begin, lookup, parse_int_param
+from outrider.runner.taskstate import ZERO_TIME
+from outrider.stream import StreamResponse
+from outrider.stream.logs import (
+    LOG_TYPES,
+    LogNotFoundError,
+    LogsSource,
+    LogStreamError,
+    log_files,
+    scan_dir,
+)
+from outrider.stream.service import service_for
+
+# Set before streaming starts, without a charset (spec §5.8). Plain logs are untrusted
+# text: exactly text/plain, so no browser renders them (TestHTTP_FS_Logs_XSS).
+PLAIN_MEDIA_TYPE = "text/plain"
+FRAMES_MEDIA_TYPE = "application/json"
+
+
+def _parse_bool(query: Query, name: str) -> bool:
+    raw = query.get(name)
+    if not raw:
+        return False
+    try:
+        return parse_bool(raw)
+    except GoSyntaxError as exc:
+        raise APIError(400, f"failed to parse {name} field to boolean: {exc}") from None
+
+
+def _open_log_dir(alloc: Allocation) -> int:
+    """A readable descriptor of the allocation's ``alloc/logs``, resolved beneath the allocation.
+
+    Raises OSError; a log directory redirected into a task's secrets is refused.
+    """
+    with open_in_alloc(alloc, LOG_DIR, os.O_RDONLY | os.O_DIRECTORY) as (fd, resolved):
+        check_readable(LOG_DIR, resolved)
+        return os.dup(fd)
+
+
+def _listing_error(exc: OSError) -> APIError:
+    if isinstance(exc, SecretPathError | PathEscapesError):
+        return APIError(403 if isinstance(exc, SecretPathError) else 400, str(exc))
+    return APIError(500, f"failed to list entries: {os_error_text('open', LOG_DIR, exc)}")
+
+
+def _check_task(agent: Agent, alloc: Allocation, task: str) -> asyncio.Event | None:
+    """Spec §9.2 items 3 and 4 for a task Outrider runs; returns its "dead for good" event."""
+    state = agent.runner.task_states(alloc.id).get(task)
+    if state is None:
+        raise APIError(400, f"unknown task name {quote(task)}")
+    if state.get("StartedAt") in (None, "", ZERO_TIME):
+        raise APIError(404, f"task {quote(task)} not started yet. No logs available")
+    return agent.runner.task_finished(alloc.id, task)
+
+
+def _external_dir(alloc: Allocation, task: str) -> int:
+    """Spec §9.2 items 3 and 4 for an external allocation (started means it has a log file); the log dir."""
+    not_started = APIError(404, f"task {quote(task)} not started yet. No logs available")
+    if task not in alloc.tasks:
+        raise APIError(400, f"unknown task name {quote(task)}")
+    try:
+        dir_fd = _open_log_dir(alloc)
+    except FileNotFoundError:
+        raise not_started from None
+    except OSError as exc:
+        raise _listing_error(exc) from None
+    try:
+        entries = scan_dir(dir_fd)
+    except OSError as exc:
+        os.close(dir_fd)
+        raise _listing_error(exc) from None
+    if not any(log_files(entries, task, kind) for kind in LOG_TYPES):
+        os.close(dir_fd)
+        raise not_started
+    return dir_fd
+
+
+async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
+    """Stream a task's log (JSON frames, or raw bytes with ``plain=true``) from the requested position."""
+    agent, query = begin(request, alloc_id)
+    task = query.get("task")
+    if not task:
+        raise APIError(400, "must provide task name")
+    follow = _parse_bool(query, "follow")
+    plain = _parse_bool(query, "plain")
+    log_type = query.get("type")
+    if log_type not in LOG_TYPES:
+        raise APIError(400, "must provide log type (stdout/stderr)")
+    offset = parse_int_param(query, "offset", "0")
+    origin = query.get("origin") or "start"
+    if origin not in ("start", "end"):
+        raise APIError(400, "origin must be start or end")
+    alloc = lookup(agent, alloc_id)
+    if alloc.destroyed:
+        raise APIError(404, f"state for allocation {alloc_id} not found on client")
+    authorize(request, agent, alloc, auth.READ_LOGS, auth.READ_FS)
+
+    finished: asyncio.Event | None = None
+    if alloc.external:
+        # No runner state: nothing says when the task is dead, so a follow never ends by itself.
+        dir_fd = _external_dir(alloc, task)
+    else:
+        finished = _check_task(agent, alloc, task)
+        try:
+            dir_fd = _open_log_dir(alloc)
+        except OSError as exc:
+            raise _listing_error(exc) from None
+
+    service = service_for(agent)
+    try:
+        source = LogsSource(
+            dir_fd,
+            task,
+            log_type,
+            origin_end=origin == "end",
+            offset=offset,
+            follow=follow,
+            plain=plain,
+            service=service,
+            finished=finished,
+        )
+    except LogNotFoundError as exc:
+        raise APIError(404, str(exc)) from None
+    except LogStreamError as exc:
+        raise APIError(500, str(exc)) from None
+    return StreamResponse(
+        source,
+        service,
+        heartbeats=not plain,
+        media_type=PLAIN_MEDIA_TYPE if plain else FRAMES_MEDIA_TYPE,
+        on_error=str,
+    )
+
+
+FS_OPS: dict[str, FsHandler] = {"logs": fs_logs}  # type: ignore[dict-item]
