@@ -180,6 +180,7 @@ def test_plain_logs_are_exactly_the_sequence(http: httpx.Client, seq: tuple[str,
     resp = logs(http, alloc_id, plain="true")
     assert resp.status_code == 200
     assert resp.headers["content-type"] == "text/plain"
+    assert resp.headers["x-content-type-options"] == "nosniff"
     assert sha(resp.content) == sha(expected)
 
 

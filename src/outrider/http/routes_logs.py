@@ -152,6 +152,8 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
         service,
         heartbeats=not plain,
         media_type=PLAIN_MEDIA_TYPE if plain else FRAMES_MEDIA_TYPE,
+        # Task output is untrusted: browsers must take text/plain at its word.
+        headers=((b"x-content-type-options", b"nosniff"),) if plain else (),
         on_error=str,
     )
 

@@ -67,6 +67,7 @@ class StreamResponse:
         service: the agent's stream service (heartbeat clock, shutdown).
         heartbeats: send ``{}`` after :data:`HEARTBEAT_INTERVAL` idle seconds (JSON mode).
         media_type: the Content-Type header, if any.
+        headers: more response headers (name, value).
         on_error: turns an error raised by the source after the response started
             into the text appended to the body before it ends (the reference's
             behaviour, spec §1.4).
@@ -79,12 +80,14 @@ class StreamResponse:
         *,
         heartbeats: bool,
         media_type: str | None = None,
+        headers: tuple[tuple[bytes, bytes], ...] = (),
         on_error: Callable[[Exception], str] = describe_error,
     ) -> None:
         self.source = source
         self.service = service
         self.heartbeats = heartbeats
         self.media_type = media_type
+        self.headers = headers
         self.on_error = on_error
         self._wake = asyncio.Event()
         self._heartbeat_due = False
@@ -109,6 +112,7 @@ class StreamResponse:
         listener: asyncio.Task[None] | None = None
         try:
             headers = [(b"content-type", self.media_type.encode("latin-1"))] if self.media_type else []
+            headers.extend(self.headers)
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             if scope.get("method") == "HEAD":
                 # No body will be read, so a following stream would only pin the connection.
