@@ -1,11 +1,13 @@
-"""Run the ASGI app under hypercorn (default) or uvicorn, on a socket bound before the ready line."""
+"""Run the ASGI app under hypercorn (default), uvicorn or granian, on a socket bound before the ready line."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from outrider.agent import Agent
@@ -48,12 +50,25 @@ async def serve(agent: Agent, sock: socket.socket, server: str = "hypercorn") ->
         log.info("shutting down")
         agent.stopping.set()
 
+    await serve_asgi(app, sock, server, trigger)
+
+
+async def serve_asgi(
+    app: Any, sock: socket.socket, server: str, shutdown_trigger: Callable[[], Awaitable[None]]
+) -> None:
+    """Serve any ASGI ``app`` on the listening ``sock`` with ``server`` until ``shutdown_trigger()`` returns.
+
+    The benchmark suite serves its bare constant app through this too, so both
+    sides of a comparison run on the same server code.
+    """
     if server == "hypercorn":
-        await _serve_hypercorn(app, sock, trigger)
+        await _serve_hypercorn(app, sock, shutdown_trigger)
     elif server == "uvicorn":
-        await _serve_uvicorn(app, sock, trigger)
+        await _serve_uvicorn(app, sock, shutdown_trigger)
+    elif server == "granian":
+        await _serve_granian(app, sock, shutdown_trigger)
     else:
-        raise SystemExit(f"server {server!r} is not supported in-process; use hypercorn or uvicorn")
+        raise SystemExit(f"server {server!r} is not supported; use hypercorn, uvicorn or granian")
 
 
 async def _serve_hypercorn(app: Any, sock: socket.socket, trigger: Any) -> None:
@@ -90,5 +105,55 @@ async def _serve_uvicorn(app: Any, sock: socket.socket, trigger: Any) -> None:
     watcher = asyncio.ensure_future(watch())
     try:
         await server.serve(sockets=[sock])
+    finally:
+        watcher.cancel()
+
+
+async def _serve_granian(app: Any, sock: socket.socket, trigger: Any) -> None:
+    # granian 2.x's embeddable server runs the ASGI app on this event loop while its
+    # Rust runtime does the HTTP I/O. It normally binds host:port itself; handing it
+    # our listening socket keeps "accepting before the ready line" true. It closes the
+    # descriptor it is given, so it gets a duplicate and ``sock`` stays ours to close.
+    try:
+        from granian._granian import SocketHolder
+        from granian.constants import HTTPModes, Interfaces
+        from granian.server.embed import Server
+    except ImportError as exc:
+        raise SystemExit(f"--server granian needs granian 2.x installed ({exc})") from None
+    if not hasattr(Server, "_init_shared_socket"):
+        raise SystemExit("this granian version cannot serve a pre-bound socket; install granian 2.x")
+    fd = os.dup(sock.fileno())
+
+    class PreBoundServer(Server):  # type: ignore[misc]
+        def _init_shared_socket(self) -> None:
+            self._ssp = None
+            self._shd = SocketHolder(fd, False, 2048)
+            self._sfd = fd
+
+    host, port = sock.getsockname()[:2]
+    server = PreBoundServer(
+        app,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        http=HTTPModes.http1,
+        websockets=False,
+        backlog=2048,
+        # granian caps requests in flight per worker at the backlog by default; every
+        # follower is a request that lasts for hours, so past 2,048 of them new
+        # requests would wait for ever (measured by bench's idle-followers scenario).
+        backpressure=1 << 20,
+        log_level="error",
+        # Route granian's own logger through ours (and drop its "experimental" notice).
+        log_dictconfig={"loggers": {"_granian": {"handlers": [], "propagate": True}}},
+    )
+
+    async def watch() -> None:
+        await trigger()
+        server.stop()
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await server.serve()
     finally:
         watcher.cancel()

@@ -1,0 +1,1 @@
+"""Micro-benchmarks: each native piece against its pure-Python twin (pytest-benchmark)."""

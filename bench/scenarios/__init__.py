@@ -1,0 +1,30 @@
+"""Every scenario of the suite, in the order the report lists them."""
+
+from bench.context import Scenario
+from bench.scenarios import (
+    cat,
+    follow_latency,
+    idle_followers,
+    log_capture,
+    logs_rotation,
+    micro,
+    readat,
+    small_endpoints,
+    stream,
+)
+
+ALL: list[Scenario] = [
+    cat.SCENARIO,
+    readat.SCENARIO,
+    stream.SCENARIO,
+    follow_latency.SCENARIO,
+    idle_followers.SCENARIO,
+    small_endpoints.SCENARIO,
+    log_capture.SCENARIO,
+    logs_rotation.SCENARIO,
+    micro.SCENARIO,
+]
+
+BY_NAME = {s.name: s for s in ALL}
+
+__all__ = ["ALL", "BY_NAME"]
