@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat as stat_mod
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from outrider.state.db import StateDB
 
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 TERMINAL_STATUSES = frozenset({"complete", "failed", "lost"})
+# More external allocations than this in the cache means churn: start over.
+_EXTERNAL_CACHE_MAX = 4096
 # Directories of an alloc dir that are not tasks (spec §2.1).
 _NON_TASK_DIRS = frozenset({"alloc"})
 
@@ -65,6 +68,7 @@ class AllocRegistry:
         self.alloc_dir = alloc_dir
         self._owned: dict[str, Allocation] = {}
         self._destroyed: dict[str, Allocation] = {}
+        self._external_cache: dict[str, tuple[tuple[int, int], Allocation]] = {}
         os.makedirs(alloc_dir, mode=0o711, exist_ok=True)
         for row in db.query(
             "SELECT id, namespace, job_id, task_group, name, alloc_index, tasks, client_status, "
@@ -100,27 +104,43 @@ class AllocRegistry:
             return None
         path = os.path.join(self.alloc_dir, alloc_id)
         try:
-            entries = os.scandir(path)
-        except OSError:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            self._external_cache.pop(alloc_id, None)
             return None
-        with entries:
-            tasks = sorted(
-                e.name for e in entries if e.name not in _NON_TASK_DIRS and e.is_dir(follow_symlinks=False)
-            )
+        if not stat_mod.S_ISDIR(st.st_mode):
+            return None
+        # A directory that is still the same inode with the same mtime has the same
+        # task directories: reuse the Allocation (and its resolved root) instead of
+        # listing and resolving on every request.
+        key = (st.st_ino, st.st_mtime_ns)
+        cached = self._external_cache.get(alloc_id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         try:
-            mtime = os.stat(path).st_mtime_ns
-        except OSError:
+            with os.scandir(path) as entries:
+                tasks = sorted(
+                    e.name
+                    for e in entries
+                    if e.name not in _NON_TASK_DIRS and e.is_dir(follow_symlinks=False)
+                )
+        except (FileNotFoundError, NotADirectoryError):
             return None
-        return Allocation(
+        # Any other error (EMFILE, EACCES) is the agent's trouble, not an unknown allocation.
+        alloc = Allocation(
             id=alloc_id,
             namespace="default",
             path=path,
             tasks=tasks,
             client_status="running",
-            create_time=mtime,
-            modify_time=mtime,
+            create_time=st.st_mtime_ns,
+            modify_time=st.st_mtime_ns,
             external=True,
         )
+        if len(self._external_cache) >= _EXTERNAL_CACHE_MAX:
+            self._external_cache.clear()
+        self._external_cache[alloc_id] = (key, alloc)
+        return alloc
 
     def owned(self) -> Iterable[Allocation]:
         """Allocations Outrider itself runs (not external, not destroyed)."""

@@ -99,3 +99,26 @@ def test_operator_headers_on_errors_too(run: Callable[[Any], Any], tmp_path: Pat
         run(body())
     finally:
         agent.db.close()
+
+
+@pytest.mark.parametrize(
+    ("headers", "token"),
+    [
+        ({}, ""),
+        ({"X-Nomad-Token": "  abc  "}, "abc"),
+        ({"X-Nomad-Token": "abc", "Authorization": "Bearer other"}, "abc"),
+        ({"X-Nomad-Token": "   ", "Authorization": "Bearer other"}, "other"),
+        ({"Authorization": "bearer  tok  extra"}, "tok"),
+        ({"Authorization": "BEARER tok"}, "tok"),
+        ({"Authorization": "Basic dXNlcg=="}, ""),
+        ({"Authorization": "Bearer"}, ""),
+        ({"Authorization": "Bearer "}, ""),
+    ],
+)
+def test_token_extraction(headers: dict[str, str], token: str) -> None:
+    from starlette.requests import Request
+
+    from outrider.http.params import token_of
+
+    scope = {"type": "http", "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]}
+    assert token_of(Request(scope)) == token

@@ -84,11 +84,14 @@ def build_app(agent: Agent) -> Starlette:
             raise APIError(404, "resource not found")
         return await handler(request, parts[0])
 
-    routes: list[BaseRoute] = []
+    # Starlette tries routes in order: the file-system subtree carries the hot
+    # requests, so it is matched first (no other route shares its prefixes).
+    routes: list[BaseRoute] = [
+        Route("/v1/client/fs/{rest:path}", fs_dispatch, methods=ANY_METHOD),  # type: ignore[arg-type]
+        Route("/v1/client/allocation/{rest:path}", alloc_dispatch, methods=ANY_METHOD),  # type: ignore[arg-type]
+    ]
     for module in ROUTE_MODULES:
         routes.extend(getattr(module, "ROUTES", []))
-    routes.append(Route("/v1/client/fs/{rest:path}", fs_dispatch, methods=ANY_METHOD))  # type: ignore[arg-type]
-    routes.append(Route("/v1/client/allocation/{rest:path}", alloc_dispatch, methods=ANY_METHOD))  # type: ignore[arg-type]
     routes.append(Route("/{rest:path}", _fallthrough, methods=ANY_METHOD))
 
     @contextlib.asynccontextmanager

@@ -57,11 +57,16 @@ def query_of(request: Request) -> Query:
 
 def token_of(request: Request) -> str:
     """The request's ACL secret: ``X-Nomad-Token``, else ``Authorization: Bearer`` (spec §1.6)."""
-    token = request.headers.get("x-nomad-token", "").strip()
-    if token:
-        return token
-    auth = request.headers.get("authorization", "")
-    parts = auth.split(" ")
+    # Scans the raw ASGI headers: every request asks, so skip building a Headers object.
+    auth = b""
+    for name, value in request.scope["headers"]:
+        if name == b"x-nomad-token":
+            token = value.decode("latin-1").strip()
+            if token:
+                return token
+        elif name == b"authorization" and not auth:
+            auth = value
+    parts = auth.decode("latin-1").split(" ")
     if len(parts) >= 2 and parts[0].lower() == "bearer":
         rest = " ".join(parts[1:]).strip()
         return rest.split(" ")[0] if rest else ""
