@@ -4,6 +4,7 @@ re-register, exact log capture, python-nomad, and an agent killed with SIGKILL m
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 from collections.abc import Iterator
@@ -130,11 +131,36 @@ def test_register_run_and_read_back(agent: AgentProcess, http: httpx.Client) -> 
         ("GET", "/v1/job/nope", None, 404, "job not found"),
         ("DELETE", "/v1/job/nope", None, 404, "job not found"),
         ("GET", "/v1/allocation/nope", None, 404, "alloc not found"),
+        ("POST", "/v1/jobs", {"Job": J.job("big", J.sh("t", "true"), count=2**63)}, 400,
+         f"Job.TaskGroups[0].Count must be at most 1000, got {2**63}"),
+        ("POST", "/v1/jobs", {"Job": J.job("many", *[J.sh(f"t{i}", "true") for i in range(101)])}, 400,
+         "Job.TaskGroups[0].Tasks has 101 entries; the limit is 100"),
+        ("POST", "/v1/jobs", {"Job": J.job("nul", J.task("t", ["/bin/tr\x00ue"]))}, 400,
+         "Job.TaskGroups[0].Tasks[0].Config.command contains a NUL byte"),
+        ("POST", "/v1/jobs", {"Job": J.job("env", J.sh("t", "true", Env={"A": "b\x00"}))}, 400,
+         "Job.TaskGroups[0].Tasks[0].Env.A contains a NUL byte"),
+        ("POST", "/v1/jobs", {"Job": J.job("long", J.sh("t" * 300, "true"))}, 400,
+         "task name is 300 bytes long; the limit is 200"),
+        ("POST", "/v1/jobs", {"Job": {**J.job("deep", J.sh("t", "true")), "Meta": {"k": json.loads("[" * 70 + "]" * 70)}}}, 400,
+         "Job nests objects and arrays more than 64 levels deep"),
     ],
 )  # fmt: skip
 def test_errors(http: httpx.Client, method: str, path: str, body: Any, status: int, text: str) -> None:
     resp = http.request(method, path, json=body)
     assert (resp.status_code, resp.text) == (status, text)
+
+
+def test_undecodable_namespace_names_no_namespace(http: httpx.Client) -> None:
+    # Once a 500: the raw byte reached the state DB's query as an unencodable string.
+    assert http.get("/v1/jobs?namespace=%ff").json() == []
+    assert http.get("/v1/allocations?namespace=%ff").json() == []
+    resp = http.get("/v1/job/x?namespace=%ff")
+    assert (resp.status_code, resp.text) == (404, "job not found")
+    resp = http.put("/v1/jobs?namespace=%ff", json={"Job": J.job("ns", J.sh("t", "true"))})
+    assert (resp.status_code, resp.text) == (
+        400,
+        'nonexistent namespace "\ufffd": Outrider has only namespace "default"',
+    )
 
 
 def test_bad_json_and_bad_purge(http: httpx.Client) -> None:
@@ -224,6 +250,15 @@ def test_restart_and_signal(agent: AgentProcess, http: httpx.Client) -> None:
     assert "Restart Signaled" in [e["Type"] for e in state["Events"]]
     resp = http.post(f"/v1/client/allocation/{alloc_id}/restart", json={"TaskName": "nope"})
     assert (resp.status_code, resp.text) == (400, "Could not find task runner for task: nope")
+    for action, body, field, kind in (
+        ("restart", {"TaskName": ["t"]}, "AllocRestartRequest.TaskName", "array"),
+        ("restart", {"AllTasks": "yes"}, "AllocRestartRequest.AllTasks", "string"),
+        ("signal", {"Signal": {"a": 1}}, "AllocSignalRequest.Signal", "object"),
+        ("signal", {"Signal": "SIGUSR1", "Task": 7}, "AllocSignalRequest.Task", "number"),
+    ):
+        resp = http.post(f"/v1/client/allocation/{alloc_id}/{action}", json=body)
+        text = f"Failed to decode request body: json: cannot unmarshal {kind} into Go struct field {field} of type"
+        assert resp.status_code == 400 and resp.text.startswith(text)
     missing = "00000000-0000-0000-0000-000000000000"
     resp = http.post(f"/v1/client/allocation/{missing}/restart")
     assert (resp.status_code, resp.text) == (404, f'Unknown allocation "{missing}"')

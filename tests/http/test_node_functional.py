@@ -101,8 +101,9 @@ def test_blocking_query_returns_on_change(client: httpx.Client, node_id: str, ag
 
 
 def test_node_errors(client: httpx.Client, node_id: str) -> None:
-    resp = client.get("/v1/node/not-this-node")
-    assert (resp.status_code, resp.text) == (404, "node not found")
+    for other in ("not-this-node", f"{node_id}/x", "a/b/c", ""):
+        resp = client.get(f"/v1/node/{other}")
+        assert (resp.status_code, resp.text) == (404, "node not found")
     for method in ("POST", "PUT", "DELETE"):
         resp = client.request(method, f"/v1/node/{node_id}")
         assert (resp.status_code, resp.text) == (405, "Invalid method")

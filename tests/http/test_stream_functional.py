@@ -130,6 +130,24 @@ def test_start_offsets(agent: AgentProcess, alloc: AllocFixture, params: dict[st
     assert frame_data(frames) == b"0123456789"[start:]
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"origin": "end", "offset": str(-(2**63))},
+        {"origin": "end", "offset": str(-(2**62))},
+        {"origin": "start", "offset": str(2**63 - 1)},
+        {"origin": "start", "offset": str(2**63 - 2**18)},
+    ],
+)
+def test_start_offsets_past_any_file_read_nothing(
+    agent: AgentProcess, alloc: AllocFixture, params: dict[str, str]
+) -> None:
+    # Once a 500 (int64 overflow) or a read error after the 200 (EINVAL past the largest offset).
+    alloc.write(LOG, b"0123456789")
+    resp = get(agent, stream_url(alloc), path=LOG, follow="false", **params)
+    assert (resp.status_code, resp.content) == (200, b"")
+
+
 # -- validation, in the reference's order ----------------------------------------------------------
 
 

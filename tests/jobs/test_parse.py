@@ -97,6 +97,15 @@ def test_canonical_nulls_are_accepted() -> None:
         ((0,), ("RestartPolicy", {"Mode": "sometimes"}), 'Unsupported restart mode: "sometimes"'),
         ((0,), ("RestartPolicy", {"Interval": J.S}), "Interval can not be less than 5s (got 1s)"),
         ((0,), ("RestartPolicy", {"Attempts": 10, "Delay": J.S, "Interval": 5 * J.S}), "Nomad can't restart the TaskGroup 10 times in an interval of 5s with a delay of 1s"),
+        ((0,), ("Count", 2**63), f"Job.TaskGroups[0].Count must be at most 1000, got {2**63}"),
+        ((0,), ("Tasks", [J.sh(f"t{i}", "true") for i in range(101)]), "Job.TaskGroups[0].Tasks has 101 entries; the limit is 100"),
+        ((), ("TaskGroups", [{"Name": f"g{i}"} for i in range(101)]), "Job.TaskGroups has 101 entries; the limit is 100"),
+        ((0, 0), ("Name", "é" * 101), "task name is 202 bytes long; the limit is 200"),
+        ((0, 0), ("Config", {"command": "/bin/tr\x00ue"}), "Job.TaskGroups[0].Tasks[0].Config.command contains a NUL byte"),
+        ((0, 0), ("Config", {"command": "/bin/sh", "args": ["-c", "tr\x00ue"]}), "Job.TaskGroups[0].Tasks[0].Config.args[1] contains a NUL byte"),
+        ((0, 0), ("Env", {"A": "b\x00"}), "Job.TaskGroups[0].Tasks[0].Env.A contains a NUL byte"),
+        ((0, 0), ("Env", {"A=B": "c"}), "Job.TaskGroups[0].Tasks[0].Env has a variable name containing '=' or a NUL byte: 'A=B'"),
+        ((), ("Name", "we\x00b"), "Job.Name contains a NUL byte"),
     ],
 )  # fmt: skip
 def test_refusals(path: tuple[int, ...], value: tuple[str, Any], message: str) -> None:
@@ -108,6 +117,23 @@ def test_refusals(path: tuple[int, ...], value: tuple[str, Any], message: str) -
         target = target["Tasks"][path[1]]
     target[value[0]] = value[1]
     assert refused(job) == message
+
+
+def test_one_job_starts_a_bounded_number_of_tasks() -> None:
+    job = base()
+    job["TaskGroups"][0]["Count"] = 1000
+    assert parse(job).groups[0].count == 1000
+    job["TaskGroups"][0]["Tasks"].append(J.sh("other", "true"))
+    assert refused(job) == "Job would start 2000 tasks on this node; the limit is 1000"
+
+
+def test_deep_nesting_is_refused_without_recursion() -> None:
+    job = base()
+    deep: list[Any] = []
+    for _ in range(5000):
+        deep = [deep]
+    job["Meta"] = {"k": deep}
+    assert refused(job) == "Job nests objects and arrays more than 64 levels deep"
 
 
 def test_duplicate_names() -> None:

@@ -97,3 +97,15 @@ def test_malformed_json_is_described(body: bytes) -> None:
 
 def test_invalid_utf8_inside_strings_becomes_replacement_character() -> None:
     assert decode_apply_body(b'{"Meta": {"a": "x\xffy"}}').meta == {"a": "x\ufffdy"}
+
+
+def test_unpaired_surrogate_escapes_become_replacement_characters() -> None:
+    # Go's decoder does this; a lone surrogate could be neither stored nor encoded.
+    got = decode_apply_body(b'{"Meta": {"a\\udc00": "x\\ud800y\\ud83d\\ude00"}, "NodeID": "\\udfff"}')
+    assert got == ApplyRequest({"a\ufffd": "x\ufffdy\U0001f600"}, "\ufffd")
+
+
+def test_deep_nesting_is_a_decode_error() -> None:
+    with pytest.raises(MetaBodyError) as info:
+        decode_apply_body(b'{"Other": ' + b"[" * 100_000 + b"]" * 100_000 + b', "Meta": {"a": "b"}}')
+    assert str(info.value) == "exceeded max depth"

@@ -32,6 +32,7 @@ from outrider.http import (
     routes_stats,
     routes_stream,
 )
+from outrider.http.drain import DrainBodyMiddleware
 from outrider.http.errors import APIError, error_response, handle_api_error
 from outrider.http.methods import ANY_METHOD
 from outrider.http.middleware import HeadersMiddleware
@@ -107,6 +108,7 @@ def build_app(agent: Agent) -> Starlette:
         middleware=[
             Middleware(RequestMetricsMiddleware),
             Middleware(HeadersMiddleware, extra_headers=agent.config.response_headers),
+            Middleware(DrainBodyMiddleware),
         ],
         exception_handlers={APIError: handle_api_error, Exception: _internal_error},
         lifespan=lifespan,

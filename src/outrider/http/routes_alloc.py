@@ -19,6 +19,7 @@ from outrider.agent import Agent
 from outrider.allocs import Allocation
 from outrider.gostrconv import quote
 from outrider.http import auth
+from outrider.http.body import read_body
 from outrider.http.errors import APIError, unknown_alloc
 from outrider.http.methods import ANY_METHOD
 from outrider.http.params import check_generic, query_of, token_of
@@ -27,6 +28,10 @@ from outrider.runner import RunnerError
 
 NOT_ELIGIBLE = "No such allocation on client, or allocation not eligible for GC"
 NOT_ELIGIBLE_STATUS = 409
+# The Go request types the bodies decode into, as their type errors name them.
+RESTART_REQUEST = "AllocRestartRequest"
+SIGNAL_REQUEST = "AllocSignalRequest"
+_JSON_KINDS = {dict: "object", list: "array", str: "string", bool: "bool"}
 
 
 def _begin(request: Request, alloc_id: str, *caps: str) -> tuple[Agent, Allocation]:
@@ -42,7 +47,7 @@ def _begin(request: Request, alloc_id: str, *caps: str) -> tuple[Agent, Allocati
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
+    raw = await read_body(request)
     if not raw.strip():
         return {}
     try:
@@ -52,6 +57,20 @@ async def _body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise APIError(400, "Failed to decode request body: expected a JSON object")
     return body
+
+
+def _field(body: dict[str, Any], struct: str, name: str, kind: type[str] | type[bool]) -> Any:
+    """``body[name]`` when it has the Go field's JSON type (null reads as absent), else Go's decode error as a 400."""
+    value = body.get(name)
+    if value is None or type(value) is kind:
+        return value
+    got = _JSON_KINDS.get(type(value), "number")
+    want = "string" if kind is str else "bool"
+    raise APIError(
+        400,
+        f"Failed to decode request body: json: cannot unmarshal {got} into Go struct field "
+        f"{struct}.{name} of type {want}",
+    )
 
 
 def _generic_response(request: Request) -> Response:
@@ -68,9 +87,10 @@ async def alloc_restart(request: Request, alloc_id: str) -> Response:
     agent, alloc = _begin(request, alloc_id, auth.ALLOC_LIFECYCLE)
     body = await _body(request)
     _own(alloc)
-    task = body.get("TaskName") or ""
+    task = _field(body, RESTART_REQUEST, "TaskName", str)
+    all_tasks = _field(body, RESTART_REQUEST, "AllTasks", bool)
     try:
-        agent.runner.restart(alloc.id, str(task) or None, bool(body.get("AllTasks")))
+        agent.runner.restart(alloc.id, task or None, bool(all_tasks))
     except RunnerError as exc:
         raise APIError(400, str(exc)) from None
     return _generic_response(request)
@@ -80,8 +100,10 @@ async def alloc_signal(request: Request, alloc_id: str) -> Response:
     agent, alloc = _begin(request, alloc_id, auth.ALLOC_LIFECYCLE)
     body = await _body(request)
     _own(alloc)
+    signal_name = _field(body, SIGNAL_REQUEST, "Signal", str)
+    task = _field(body, SIGNAL_REQUEST, "Task", str)
     try:
-        agent.runner.signal(alloc.id, str(body.get("Signal") or ""), str(body.get("Task") or "") or None)
+        agent.runner.signal(alloc.id, signal_name or "", task or None)
     except RunnerError as exc:
         raise APIError(400, str(exc)) from None
     return _generic_response(request)

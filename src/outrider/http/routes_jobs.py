@@ -20,10 +20,11 @@ from outrider.agent import Agent
 from outrider.allocs import Allocation
 from outrider.gostrconv import GoSyntaxError, parse_bool, quote
 from outrider.http import auth
+from outrider.http.body import read_body
 from outrider.http.errors import APIError
 from outrider.http.methods import ANY_METHOD
 from outrider.http.params import Query, check_generic, query_of, token_of
-from outrider.http.responses import json_response
+from outrider.http.responses import json_response, safe_text
 from outrider.jobs import JobError, JobManager
 from outrider.jobs.views import alloc_json, alloc_stub, job_json, job_stub, job_summary
 
@@ -38,7 +39,8 @@ def _begin(request: Request) -> tuple[Agent, Query, JobManager]:
 
 
 def _namespace(query: Query) -> str:
-    return query.get("namespace") or "default"
+    # Undecodable bytes cannot name a namespace; U+FFFD keeps them out of the state DB's queries.
+    return safe_text(query.get("namespace")) or "default"
 
 
 def _read(obj: Any, query: Query, jobs: JobManager) -> Response:
@@ -55,7 +57,7 @@ def _write(obj: dict[str, Any], query: Query) -> Response:
 
 
 async def _body(request: Request) -> Any:
-    raw = await request.body()
+    raw = await read_body(request)
     if not raw.strip():
         return None
     try:

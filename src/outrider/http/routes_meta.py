@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from outrider.agent import Agent
+from outrider.http.body import read_body
 from outrider.http.errors import APIError
 from outrider.http.methods import ANY_METHOD
 from outrider.http.params import Query, check_generic, query_of, token_of
@@ -49,24 +50,9 @@ async def client_metadata(request: Request) -> Response:
     return await _apply(request, agent, query)
 
 
-# Node meta maps are small; the cap keeps one request from holding arbitrary memory.
-MAX_BODY = 8 * 1024 * 1024
-
-
-async def _read_body(request: Request) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise APIError(413, f"Request body too large: the limit is {MAX_BODY} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def _apply(request: Request, agent: Agent, query: Query) -> Response:
     try:
-        body = decode_apply_body(await _read_body(request))
+        body = decode_apply_body(await read_body(request))
     except MetaBodyError as exc:
         raise APIError(400, str(exc)) from None
     agent.authorizer.allow_node(token_of(request), write=True)

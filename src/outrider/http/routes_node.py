@@ -217,6 +217,7 @@ async def nodes_list(request: Request) -> Response:
 
 
 ROUTES = [
-    Route("/v1/node/{node_id}", node_get, methods=ANY_METHOD),
+    # Nomad's "/v1/node/" takes the rest of the path, so "/v1/node/a/b" is an unknown node, not an unknown route.
+    Route("/v1/node/{node_id:path}", node_get, methods=ANY_METHOD),
     Route("/v1/nodes", nodes_list, methods=ANY_METHOD),
 ]

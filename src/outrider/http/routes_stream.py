@@ -38,6 +38,7 @@ from outrider.stream.service import service_for
 
 # Go sniffs the first frame of the reference's response as text (spec §5.8).
 STREAM_MEDIA_TYPE = "text/plain; charset=utf-8"
+MAX_FILE_OFFSET = (1 << 63) - 1
 
 
 class NotRegularFileError(OSError):
@@ -74,6 +75,9 @@ def open_tail(
             os.close(parent_fd)
             raise
     start = max(st.st_size - offset, 0) if origin_end else offset
+    # The kernel fails a read that would end past the largest file offset (EINVAL), and
+    # no file holds data there; starting just short of it reads nothing, as past any EOF.
+    start = min(start, MAX_FILE_OFFSET - len(service.scratch))
     try:
         return TailReader(fd, parent_fd, name, start, buffer=service.scratch)
     except BaseException:

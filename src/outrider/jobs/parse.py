@@ -39,6 +39,19 @@ DEFAULT_PRIORITY = 50
 DEFAULT_DISK_MB = 300
 MIN_RESTART_INTERVAL = 5_000_000_000  # Nomad's RestartPolicyMinInterval
 
+# Limits Nomad does not have. With no scheduler in between, a job is run here as
+# sent, so one request must not be able to start an unbounded number of
+# processes, or hold the event loop for long while the job is checked.
+MAX_DEPTH = 64
+MAX_GROUPS = 100
+MAX_TASKS = 100
+MAX_COUNT = 1000
+MAX_JOB_TASKS = 1000
+"""The most task processes one job may start: ``Count`` times the tasks, summed over the groups."""
+# A task's name is part of file names: "<alloc_id>.<task>" (its cgroup) and
+# "<task>.stderr.<index>" (its logs) must fit in NAME_MAX (255 bytes).
+MAX_TASK_NAME_BYTES = 200
+
 # Fields Outrider acts on, and fields it accepts and ignores; every other field must be empty.
 _JOB_USED = {
     "ID",
@@ -122,13 +135,15 @@ def _obj(value: Any, where: str) -> dict[str, Any]:
     return value
 
 
-def _int(value: Any, where: str, default: int, minimum: int | None = None) -> int:
+def _int(value: Any, where: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
     if value is None:
         return default
     if type(value) is not int:
         raise JobError(f"{where} must be an integer")
     if minimum is not None and value < minimum:
         raise JobError(f"{where} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise JobError(f"{where} must be at most {maximum}, got {value}")
     return value
 
 
@@ -140,6 +155,39 @@ def _str(value: Any, where: str, default: str = "") -> str:
     return value
 
 
+def _exec_str(value: Any, where: str, default: str = "") -> str:
+    """A string that reaches ``execve`` (command, argument, environment), which cannot carry a NUL byte."""
+    text = _str(value, where, default)
+    if "\x00" in text:
+        raise JobError(f"{where} contains a NUL byte")
+    return text
+
+
+def _list(value: Any, where: str, limit: int) -> list[Any]:
+    if not isinstance(value, list) or not value:
+        return []
+    if len(value) > limit:
+        raise JobError(f"{where} has {len(value)} entries; the limit is {limit}")
+    return value
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether objects and arrays nest more than ``limit`` levels (iterative: no recursion limit)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def _bool(value: Any, where: str) -> bool:
     if value is None:
         return False
@@ -148,11 +196,14 @@ def _bool(value: Any, where: str) -> bool:
     return value
 
 
-def _str_map(value: Any, where: str) -> dict[str, str]:
+def _env(value: Any, where: str) -> dict[str, str]:
     obj = _obj(value, where)
     for key, item in obj.items():
+        if "=" in key or "\x00" in key:
+            raise JobError(f"{where} has a variable name containing '=' or a NUL byte: {key!r}")
         if not isinstance(item, str):
             raise JobError(f"{where}.{key} must be a string")
+        _exec_str(item, f"{where}.{key}")
     return dict(obj)
 
 
@@ -162,6 +213,9 @@ def _name(value: Any, where: str, what: str) -> str:
         raise JobError(f"Missing {what} name")
     if "/" in name or "\x00" in name or name in (".", "..") or (what == "task" and name == "alloc"):
         raise JobError(f"{what} name {name!r} cannot be used as a directory name")
+    size = len(name.encode())
+    if what == "task" and size > MAX_TASK_NAME_BYTES:
+        raise JobError(f"task name is {size} bytes long; the limit is {MAX_TASK_NAME_BYTES}")
     return name
 
 
@@ -169,6 +223,8 @@ def parse_job(raw: Any, *, region: str, datacenter: str, namespace: str | None =
     """Validate a job (the value of ``"Job"``) and fill in Nomad's defaults; raises :class:`JobError`."""
     if not isinstance(raw, dict):
         raise JobError("Job must be specified")
+    if _too_deep(raw, MAX_DEPTH):
+        raise JobError(f"Job nests objects and arrays more than {MAX_DEPTH} levels deep")
     job = copy.deepcopy(raw)
     for key in SERVER_FIELDS:
         job.pop(key, None)
@@ -179,7 +235,7 @@ def parse_job(raw: Any, *, region: str, datacenter: str, namespace: str | None =
     if " " in job_id or "\x00" in job_id:
         raise JobError("Job ID contains a space or a null character")
     job["ID"] = job_id
-    job["Name"] = _str(job.get("Name"), "Job.Name") or job_id
+    job["Name"] = _exec_str(job.get("Name"), "Job.Name") or job_id
     job["Namespace"] = _str(job.get("Namespace"), "Job.Namespace") or namespace or "default"
     if job["Namespace"] != "default":
         raise JobError(f'nonexistent namespace "{job["Namespace"]}": Outrider has only namespace "default"')
@@ -195,8 +251,8 @@ def parse_job(raw: Any, *, region: str, datacenter: str, namespace: str | None =
         raise JobError(f'node pool "{job["NodePool"]}" does not exist on this agent')
     job["Priority"] = _int(job.get("Priority"), "Job.Priority", DEFAULT_PRIORITY, 1)
     job["Stop"] = _bool(job.get("Stop"), "Job.Stop")
-    groups_raw = job.get("TaskGroups")
-    if not isinstance(groups_raw, list) or not groups_raw:
+    groups_raw = _list(job.get("TaskGroups"), "Job.TaskGroups", MAX_GROUPS)
+    if not groups_raw:
         raise JobError("Missing job task groups")
     groups: list[GroupSpec] = []
     for i, graw in enumerate(groups_raw):
@@ -206,6 +262,9 @@ def parse_job(raw: Any, *, region: str, datacenter: str, namespace: str | None =
             raise JobError(f'Job task group {i + 1} redefines "{group.name}" from group {earlier[0] + 1}')
         groups.append(group)
         groups_raw[i] = canonical
+    started = sum(g.count * len(g.tasks) for g in groups)
+    if started > MAX_JOB_TASKS:
+        raise JobError(f"Job would start {started} tasks on this node; the limit is {MAX_JOB_TASKS}")
     return ParsedJob(job_id, job["Name"], job["Namespace"], job["Type"], job["Stop"], groups, job)
 
 
@@ -224,7 +283,7 @@ def _group(raw: Any, where: str, job_type: str) -> tuple[GroupSpec, dict[str, An
     _check_fields(group, where, _GROUP_USED, _GROUP_IGNORED)
     name = _name(group.get("Name"), f"{where}.Name", "task group")
     group["Name"] = name
-    group["Count"] = _int(group.get("Count"), f"{where}.Count", 1, 0)
+    group["Count"] = _int(group.get("Count"), f"{where}.Count", 1, 0, MAX_COUNT)
     policy = _restart(group.get("RestartPolicy"), f"{where}.RestartPolicy", RestartPolicy.default(job_type))
     group["RestartPolicy"] = policy.to_json()
     disk = dict(_obj(group.get("EphemeralDisk"), f"{where}.EphemeralDisk"))
@@ -235,8 +294,8 @@ def _group(raw: Any, where: str, job_type: str) -> tuple[GroupSpec, dict[str, An
         "Sticky": _bool(disk.get("Sticky"), f"{where}.EphemeralDisk.Sticky"),
         "Migrate": _bool(disk.get("Migrate"), f"{where}.EphemeralDisk.Migrate"),
     }
-    tasks_raw = group.get("Tasks")
-    if not isinstance(tasks_raw, list) or not tasks_raw:
+    tasks_raw = _list(group.get("Tasks"), f"{where}.Tasks", MAX_TASKS)
+    if not tasks_raw:
         raise JobError(f"Missing tasks for task group {name!r}")
     tasks: list[TaskSpec] = []
     canonical_tasks = []
@@ -287,13 +346,15 @@ def _task(raw: Any, where: str, group_policy: RestartPolicy, disk_mb: int) -> tu
         raise JobError(f'task "{name}": driver "{driver}" is not supported by Outrider (only raw_exec)')
     config = dict(_obj(task.get("Config"), f"{where}.Config"))
     _check_fields(config, f"{where}.Config", _CONFIG_FIELDS, set())
-    command = _str(config.get("command"), f"{where}.Config.command")
+    command = _exec_str(config.get("command"), f"{where}.Config.command")
     if not command:
         raise JobError(f'task "{name}": missing command in config')
     args = config.get("args") or []
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise JobError(f"{where}.Config.args must be a list of strings")
-    env = _str_map(task.get("Env"), f"{where}.Env")
+    for k, arg in enumerate(args):
+        _exec_str(arg, f"{where}.Config.args[{k}]")
+    env = _env(task.get("Env"), f"{where}.Env")
     kill_signal = _str(task.get("KillSignal"), f"{where}.KillSignal") or DEFAULT_KILL_SIGNAL
     if signal_number(kill_signal) is None:
         raise JobError(f'task "{name}": unknown kill signal "{kill_signal}"')

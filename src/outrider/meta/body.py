@@ -15,6 +15,7 @@ The reference decodes the body into a struct that embeds the query options, so
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,15 @@ def _kind(value: object) -> str:
     return "null"
 
 
+# Python's decoder pairs valid surrogate escapes itself, so any left in a string are unpaired.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _go_string(text: str) -> str:
+    """Go's decoder turns an unpaired surrogate escape (``\\ud800``) into U+FFFD; Python's keeps it."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 _DECODER = json.JSONDecoder(object_pairs_hook=_Pairs, parse_constant=_reject_constant)
 
 
@@ -82,6 +92,9 @@ def _parse_first_value(raw: bytes) -> object:
         raise MetaBodyError("EOF")
     try:
         value, _end = _DECODER.raw_decode(text, start)
+    except RecursionError:
+        # Go's scanner gives up at 10000 levels with this text; Python's decoder at about 1000.
+        raise MetaBodyError("exceeded max depth") from None
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text):
             raise MetaBodyError("unexpected EOF") from None
@@ -103,7 +116,7 @@ def _merge_meta(
     merged = {} if meta is None else meta
     for key, value in item:
         if value is None or isinstance(value, str):
-            merged[key] = value
+            merged[_go_string(key)] = None if value is None else _go_string(value)
         else:
             errors.append(_type_error(_kind(value), "Meta", "string"))
     return merged
@@ -131,7 +144,7 @@ def decode_apply_body(raw: bytes) -> ApplyRequest:
             meta = _merge_meta(meta, item, errors)
         elif folded == "nodeid":
             if isinstance(item, str):
-                node_id = item
+                node_id = _go_string(item)
             elif item is not None:
                 errors.append(_type_error(_kind(item), "NodeID", "string"))
     if errors:
