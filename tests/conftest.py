@@ -9,6 +9,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,6 +34,20 @@ class AgentProcess:
     data_dir: Path
     alloc_dir: Path
     output: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
+
+    def drain_output(self) -> None:
+        """Keep reading the agent's output so a chatty agent never blocks on a full pipe."""
+        stream = self.proc.stdout
+        assert stream is not None
+
+        def pump() -> None:
+            with stream:
+                for line in stream:
+                    self.output.append(line)
+
+        self.reader = threading.Thread(target=pump, name="agent-output", daemon=True)
+        self.reader.start()
 
     def client(self, **kwargs: object) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10.0, **kwargs)  # type: ignore[arg-type]
@@ -57,9 +72,8 @@ class AgentProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc.stdout is not None:
-            self.output.append(self.proc.stdout.read())
-            self.proc.stdout.close()
+        if self.reader is not None:
+            self.reader.join(5)
         return self.proc.returncode
 
 
@@ -97,7 +111,9 @@ def start_agent(data_dir: Path, *extra: str, env: dict[str, str] | None = None) 
                 for i, arg in enumerate(extra):
                     if arg == "--alloc-dir":
                         alloc_dir = Path(extra[i + 1])
-                return AgentProcess(proc, match.group(1), data_dir, alloc_dir, lines)
+                agent = AgentProcess(proc, match.group(1), data_dir, alloc_dir, lines)
+                agent.drain_output()
+                return agent
     proc.kill()
     proc.wait()
     raise RuntimeError("agent did not become ready:\n" + "".join(lines))

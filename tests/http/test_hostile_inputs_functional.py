@@ -15,7 +15,6 @@ import re
 import socket
 import string
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -146,23 +145,9 @@ def _quiet_fds(agent: AgentProcess, timeout: float = 3.0) -> int:
     return count
 
 
-def _pump_output(agent: AgentProcess) -> threading.Thread:
-    """Keep reading the agent's output: once the pipe is full a logging agent blocks, and a 500 would look like a hang."""
-
-    def pump() -> None:
-        assert agent.proc.stdout is not None
-        for line in agent.proc.stdout:
-            agent.output.append(line)
-
-    thread = threading.Thread(target=pump, daemon=True)
-    thread.start()
-    return thread
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     agent = start_agent(tmp_path_factory.mktemp("hostile"))
-    reader = _pump_output(agent)
     try:
         ext = _external_tree(agent)
         with agent.client() as http:
@@ -176,7 +161,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             agent.proc.wait(15)
         except subprocess.TimeoutExpired:
             agent.proc.kill()
-        reader.join(5)
         code = agent.stop()
         kill_leftovers(agent.data_dir)
         assert code == 0, "agent did not stop cleanly:\n" + "".join(agent.output)
