@@ -27,6 +27,16 @@ class InvalidPathError(ValueError):
     """A path that no file system accepts (a NUL byte); a 400 for the client."""
 
 
+class NotRegularFileError(OSError):
+    """A read of something other than a regular file (a directory, FIFO, device...)."""
+
+    def __init__(self, user_path: str, is_dir: bool) -> None:
+        from outrider.gostrconv import quote
+
+        kind = "a directory" if is_dir else "not a regular file"
+        super().__init__(errno.EISDIR if is_dir else errno.EINVAL, f"file {quote(user_path)} is {kind}")
+
+
 class SecretPathError(PermissionError):
     """A read that resolves into a task's ``secrets/`` or ``private/`` directory."""
 
@@ -91,6 +101,25 @@ def open_in_alloc(alloc: Allocation, rel: str, flags: int = os.O_PATH) -> Iterat
         yield fd, resolved
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def open_regular(alloc: Allocation, user_path: str, rel: str) -> Iterator[tuple[int, os.stat_result, str]]:
+    """Open a regular file that may be read; yield ``(path_fd, stat, resolved_rel)``.
+
+    The reference's order of complaints (spec §6): a directory, then a secret,
+    then anything else that is not a regular file (FIFOs would block a reader,
+    devices have side effects). Raises :class:`NotRegularFileError`,
+    :class:`SecretPathError` or the open's ``OSError``.
+    """
+    with open_in_alloc(alloc, rel) as (path_fd, resolved):
+        st = os.fstat(path_fd)
+        if stat_mod.S_ISDIR(st.st_mode):
+            raise NotRegularFileError(user_path, is_dir=True)
+        check_readable(user_path, resolved)
+        if not stat_mod.S_ISREG(st.st_mode):
+            raise NotRegularFileError(user_path, is_dir=False)
+        yield path_fd, st, resolved
 
 
 def reopen_for_read(path_fd: int) -> int:

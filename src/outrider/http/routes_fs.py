@@ -21,10 +21,11 @@ from outrider.agent import Agent
 from outrider.allocs import Allocation
 from outrider.fs.allocdir import (
     InvalidPathError,
+    NotRegularFileError,
     SecretPathError,
-    check_readable,
     clean_rel,
     open_in_alloc,
+    open_regular,
     os_error_text,
     reopen_for_read,
 )
@@ -33,7 +34,7 @@ from outrider.fs.filemode import file_mode_string
 from outrider.fs.readat import ChunkReader
 from outrider.fs.safe_open import is_secret_path
 from outrider.fs.sniff import detect_content_type
-from outrider.gostrconv import GoNumError, format_rfc3339nano, parse_int, quote
+from outrider.gostrconv import GoNumError, format_rfc3339nano, parse_int
 from outrider.http import auth
 from outrider.http.errors import APIError, unknown_alloc
 from outrider.http.files import FileRangeResponse
@@ -118,16 +119,12 @@ def file_info(name: str, st: os.stat_result) -> dict[str, Any]:
 
 
 def open_file_for_read(alloc: Allocation, user_path: str, rel: str) -> tuple[int, int]:
-    """Open a regular file for ``cat``/``readat``/``stream``; return ``(fd, size)``. Errors are 4xx (spec §6)."""
+    """Open a regular file for ``cat``/``readat``; return ``(fd, size)``. Errors are 4xx (spec §6)."""
     try:
-        with open_in_alloc(alloc, rel) as (path_fd, resolved):
-            st = os.fstat(path_fd)
-            if stat_mod.S_ISDIR(st.st_mode):
-                raise APIError(400, f"file {quote(user_path)} is a directory")
-            check_readable(user_path, resolved)
-            if not stat_mod.S_ISREG(st.st_mode):
-                raise APIError(400, f"file {quote(user_path)} is not a regular file")
+        with open_regular(alloc, user_path, rel) as (path_fd, st, _resolved):
             return reopen_for_read(path_fd), st.st_size
+    except NotRegularFileError as exc:
+        raise APIError(400, exc.strerror or str(exc)) from None
     except OSError as exc:
         raise APIError(status_for(exc, missing=400), os_error_text("stat", rel, exc)) from None
 

@@ -11,15 +11,19 @@ replacement and deletion into exactly one event frame each.
 
 from __future__ import annotations
 
-import errno
 import os
-import stat as stat_mod
 
 from starlette.requests import Request
 
 from outrider.allocs import Allocation
-from outrider.fs.allocdir import check_readable, open_in_alloc, os_error_text, reopen_for_read
-from outrider.gostrconv import GoSyntaxError, parse_bool, quote
+from outrider.fs.allocdir import (
+    NotRegularFileError,
+    open_in_alloc,
+    open_regular,
+    os_error_text,
+    reopen_for_read,
+)
+from outrider.gostrconv import GoSyntaxError, parse_bool
 from outrider.http import auth
 from outrider.http.errors import APIError
 from outrider.http.params import Query
@@ -41,14 +45,6 @@ STREAM_MEDIA_TYPE = "text/plain; charset=utf-8"
 MAX_FILE_OFFSET = (1 << 63) - 1
 
 
-class NotRegularFileError(OSError):
-    """The path names something other than a regular file (a directory, FIFO, device...)."""
-
-    def __init__(self, user_path: str, is_dir: bool) -> None:
-        kind = "a directory" if is_dir else "not a regular file"
-        super().__init__(errno.EISDIR if is_dir else errno.EINVAL, f"file {quote(user_path)} is {kind}")
-
-
 def open_tail(
     service: StreamService, alloc: Allocation, user_path: str, rel: str, origin_end: bool, offset: int
 ) -> TailReader:
@@ -58,14 +54,7 @@ def open_tail(
     name cannot be redirected outside the allocation. Raises OSError
     (:class:`NotRegularFileError`, ``SecretPathError``, ``FileNotFoundError``...).
     """
-    with open_in_alloc(alloc, rel) as (path_fd, resolved):
-        st = os.fstat(path_fd)
-        if not stat_mod.S_ISREG(st.st_mode):
-            if stat_mod.S_ISDIR(st.st_mode):
-                raise NotRegularFileError(user_path, is_dir=True)
-            check_readable(user_path, resolved)
-            raise NotRegularFileError(user_path, is_dir=False)
-        check_readable(user_path, resolved)
+    with open_regular(alloc, user_path, rel) as (path_fd, st, resolved):
         parent_rel, _, name = resolved.rpartition("/")
         with open_in_alloc(alloc, parent_rel, os.O_PATH | os.O_DIRECTORY) as (dir_fd, _):
             parent_fd = os.dup(dir_fd)
