@@ -121,13 +121,27 @@ def start_agent(data_dir: Path, *extra: str, env: dict[str, str] | None = None) 
 
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
-    """One agent per test module; tests make their own allocation directories in it."""
+    """One agent per test module; tests make their own allocation directories in it.
+
+    Tasks outlive the agent by design, so whatever a module's jobs left running is
+    killed when the module ends.
+    """
+    from tests.runner.support import kill_leftovers
+
     proc = start_agent(tmp_path_factory.mktemp("agent"))
     try:
         yield proc
     finally:
         code = proc.stop()
+        kill_leftovers(proc.data_dir)
         assert code == 0, "agent did not stop cleanly:\n" + "".join(proc.output)
+
+
+@pytest.fixture(scope="module")
+def http(agent: AgentProcess) -> Iterator[httpx.Client]:
+    """A keep-alive client of the module's agent."""
+    with agent.client() as client:
+        yield client
 
 
 @dataclass

@@ -4,7 +4,6 @@ owns go, with their tasks, directories and state; running and external allocatio
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +19,6 @@ from tests.runner.support import kill_leftovers, live_processes, wait_for
 pytestmark = pytest.mark.functional
 
 NOT_ELIGIBLE = "No such allocation on client, or allocation not eligible for GC"
-
-
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
-    proc = start_agent(tmp_path_factory.mktemp("gc"))
-    try:
-        yield proc
-    finally:
-        code = proc.stop()
-        kill_leftovers(proc.data_dir)
-        assert code == 0, "agent did not stop cleanly:\n" + "".join(proc.output)
-
-
-@pytest.fixture
-def http(agent: AgentProcess) -> Iterator[httpx.Client]:
-    with agent.client() as client:
-        yield client
 
 
 def place(http: httpx.Client, job: dict[str, Any], status: str) -> list[str]:

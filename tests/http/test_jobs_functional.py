@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,23 +29,6 @@ from tests.runner.support import (
 )
 
 pytestmark = pytest.mark.functional
-
-
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
-    proc = start_agent(tmp_path_factory.mktemp("jobs"))
-    try:
-        yield proc
-    finally:
-        code = proc.stop()
-        kill_leftovers(proc.data_dir)
-        assert code == 0, "agent did not stop cleanly:\n" + "".join(proc.output)
-
-
-@pytest.fixture
-def http(agent: AgentProcess) -> Iterator[httpx.Client]:
-    with agent.client() as client:
-        yield client
 
 
 def register(http: httpx.Client, job: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import threading
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -18,9 +17,10 @@ import pytest
 import requests
 
 from outrider.runner.logmon import log_indexes
-from tests.conftest import AgentProcess, AllocFixture, make_external_alloc, start_agent
+from tests.conftest import AgentProcess, AllocFixture, make_external_alloc
+from tests.http.streaming import Follower
 from tests.runner import jobspecs as J
-from tests.runner.support import kill_leftovers, wait_for
+from tests.runner.support import wait_for
 from tests.stream.helpers import frame_data, split_frames, split_like_web_ui
 
 pytestmark = pytest.mark.functional
@@ -44,17 +44,6 @@ PRINT_SEQUENCE = (
     "w = sys.stdout.write\n"
     "for i in range({start}, {stop}): w(f'{{i:06d}} ' + 'x' * (i % 37) + '\\n')\n"
 )
-
-
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
-    proc = start_agent(tmp_path_factory.mktemp("logs"))
-    try:
-        yield proc
-    finally:
-        code = proc.stop()
-        kill_leftovers(proc.data_dir)
-        assert code == 0, "agent did not stop cleanly:\n" + "".join(proc.output)
 
 
 @pytest.fixture(scope="module")
@@ -122,41 +111,10 @@ def assert_files_and_offsets(
         assert position[name] == len(files[name]), f"{name} not read to its end"
 
 
-class Follower(threading.Thread):
-    """A client reading a logs stream in the background until the server ends it."""
-
-    def __init__(self, agent: AgentProcess, alloc_id: str, **params: str) -> None:
-        super().__init__(daemon=True)
-        self.client = httpx.Client(base_url=agent.url, timeout=httpx.Timeout(10.0, read=20.0))
-        self.url = f"/v1/client/fs/logs/{alloc_id}"
-        self.params = {"task": "t", "type": "stdout", "follow": "true", **params}
-        self.connected = threading.Event()
-        self.body = bytearray()
-        self.status = 0
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            with self.client.stream("GET", self.url, params=self.params) as resp:
-                self.status = resp.status_code
-                self.connected.set()
-                for chunk in resp.iter_raw():
-                    self.body += chunk
-        except BaseException as exc:
-            self.error = exc
-        finally:
-            self.connected.set()
-            self.client.close()
-
-    def result(self, timeout: float = 30.0) -> bytes:
-        self.join(timeout)
-        assert not self.is_alive(), "the stream did not end by itself"
-        assert self.error is None, self.error
-        assert self.status == 200
-        return bytes(self.body)
-
-
-# -- a finished task's rotated logs ---------------------------------------------------------------
+def logs_follower(agent: AgentProcess, alloc_id: str, **params: str) -> Follower:
+    """Follow the ``t`` task's stdout (``follow=true``) in the background."""
+    params = {"task": "t", "type": "stdout", "follow": "true", **params}
+    return Follower(agent, f"/v1/client/fs/logs/{alloc_id}", read_timeout=20.0, **params)
 
 
 @pytest.fixture(scope="module")
@@ -289,13 +247,13 @@ def test_followers_from_the_start_get_every_byte_once_and_end_with_the_task(
     try:
         wait_status(http, alloc_id, "running")
         wait_for(lambda: logs(http, alloc_id).status_code == 200, what="the first log file")
-        followers = [Follower(agent, alloc_id, plain="true"), Follower(agent, alloc_id)]
+        followers = [logs_follower(agent, alloc_id, plain="true"), logs_follower(agent, alloc_id)]
         for f in followers:
             f.start()
         for f in followers:
             assert f.connected.wait(10) and f.status == 200
         (agent.alloc_dir / alloc_id / "t" / "local" / "go").touch()
-        plain, framed = (f.result() for f in followers)
+        plain, framed = (f.result(30.0) for f in followers)
         expected = numbered(0, lines)
         assert sha(plain) == sha(expected)
         frames = go_frames(framed)

@@ -11,7 +11,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -26,6 +25,7 @@ from outrider.config import AgentConfig
 from outrider.http.app import build_app
 from outrider.server import bind_socket
 from tests.conftest import AgentProcess, AllocFixture, make_external_alloc, start_agent
+from tests.http.streaming import Follower
 from tests.stream.helpers import frame_data, split_frames, split_like_web_ui
 
 pytestmark = pytest.mark.functional
@@ -48,43 +48,6 @@ def go_client_frames(body: bytes) -> list[dict[str, Any]]:
     frames = split_frames(body)
     assert frames == split_like_web_ui(body)
     return [f for f in frames if f]
-
-
-class Follower(threading.Thread):
-    """A client following a stream in the background until the server ends it."""
-
-    def __init__(self, agent: AgentProcess, url: str, **params: str) -> None:
-        super().__init__(daemon=True)
-        self.client = httpx.Client(base_url=agent.url, timeout=httpx.Timeout(10.0, read=15.0))
-        self.url = url
-        self.params = params
-        self.connected = threading.Event()
-        self.body = bytearray()
-        self.status = 0
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            with self.client.stream("GET", self.url, params=self.params) as resp:
-                self.status = resp.status_code
-                self.connected.set()
-                for chunk in resp.iter_raw():
-                    self.body += chunk
-        except BaseException as exc:
-            self.error = exc
-        finally:
-            self.connected.set()
-            self.client.close()
-
-    def result(self, timeout: float = 20.0) -> bytes:
-        self.join(timeout)
-        assert not self.is_alive(), "the stream did not end"
-        assert self.error is None, self.error
-        assert self.status == 200
-        return bytes(self.body)
-
-
-# -- one-shot reads --------------------------------------------------------------------------------
 
 
 def test_no_follow_body_is_the_reference_example(agent: AgentProcess, alloc: AllocFixture) -> None:
