@@ -34,7 +34,7 @@ from outrider.fs.filemode import file_mode_string
 from outrider.fs.readat import ChunkReader
 from outrider.fs.safe_open import is_secret_path
 from outrider.fs.sniff import detect_content_type
-from outrider.gostrconv import GoNumError, format_rfc3339nano, parse_int
+from outrider.gostrconv import GoNumError, format_rfc3339nano, parse_bool, parse_int
 from outrider.http import auth
 from outrider.http.errors import APIError, unknown_alloc
 from outrider.http.files import FileRangeResponse
@@ -105,6 +105,33 @@ def parse_int_param(query: Query, name: str, default: str) -> int:
         return parse_int(raw)
     except GoNumError as exc:
         raise APIError(400, f"error parsing {name}: {exc}") from None
+
+
+def parse_bool_field(query: Query, name: str, default: bool) -> bool:
+    """A ``follow``/``plain`` flag as Go's ``strconv.ParseBool`` reads it; empty means ``default``."""
+    raw = query.get(name)
+    if not raw:
+        return default
+    try:
+        return parse_bool(raw)
+    except GoNumError as exc:
+        raise APIError(400, f"failed to parse {name} field to boolean: {exc}") from None
+
+
+def parse_origin_end(query: Query) -> bool:
+    """``origin``: ``start`` (the default) or ``end``; True for ``end``."""
+    origin = query.get("origin") or "start"
+    if origin not in ("start", "end"):
+        raise APIError(400, "origin must be start or end")
+    return origin == "end"
+
+
+def lookup_live(agent: Agent, alloc_id: str) -> Allocation:
+    """:func:`lookup`, refusing an allocation whose state was collected (the streaming endpoints, spec §6)."""
+    alloc = lookup(agent, alloc_id)
+    if alloc.destroyed:
+        raise APIError(404, f"state for allocation {alloc_id} not found on client")
+    return alloc
 
 
 def file_info(name: str, st: os.stat_result) -> dict[str, Any]:

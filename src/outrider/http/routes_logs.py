@@ -18,11 +18,18 @@ from outrider.agent import Agent
 from outrider.allocs import Allocation
 from outrider.fs.allocdir import LOG_DIR, SecretPathError, check_readable, open_in_alloc, os_error_text
 from outrider.fs.errors import PathEscapesError
-from outrider.gostrconv import GoSyntaxError, parse_bool, quote
+from outrider.gostrconv import quote
 from outrider.http import auth
 from outrider.http.errors import APIError
-from outrider.http.params import Query
-from outrider.http.routes_fs import FsHandler, authorize, begin, lookup, parse_int_param
+from outrider.http.routes_fs import (
+    FsHandler,
+    authorize,
+    begin,
+    lookup_live,
+    parse_bool_field,
+    parse_int_param,
+    parse_origin_end,
+)
 from outrider.runner.taskstate import ZERO_TIME
 from outrider.stream import StreamResponse
 from outrider.stream.logs import (
@@ -39,16 +46,6 @@ from outrider.stream.service import service_for
 # text: exactly text/plain, so no browser renders them (TestHTTP_FS_Logs_XSS).
 PLAIN_MEDIA_TYPE = "text/plain"
 FRAMES_MEDIA_TYPE = "application/json"
-
-
-def _parse_bool(query: Query, name: str) -> bool:
-    raw = query.get(name)
-    if not raw:
-        return False
-    try:
-        return parse_bool(raw)
-    except GoSyntaxError as exc:
-        raise APIError(400, f"failed to parse {name} field to boolean: {exc}") from None
 
 
 def _open_log_dir(alloc: Allocation) -> int:
@@ -105,18 +102,14 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
     task = query.get("task")
     if not task:
         raise APIError(400, "must provide task name")
-    follow = _parse_bool(query, "follow")
-    plain = _parse_bool(query, "plain")
+    follow = parse_bool_field(query, "follow", default=False)
+    plain = parse_bool_field(query, "plain", default=False)
     log_type = query.get("type")
     if log_type not in LOG_TYPES:
         raise APIError(400, "must provide log type (stdout/stderr)")
     offset = parse_int_param(query, "offset", "0")
-    origin = query.get("origin") or "start"
-    if origin not in ("start", "end"):
-        raise APIError(400, "origin must be start or end")
-    alloc = lookup(agent, alloc_id)
-    if alloc.destroyed:
-        raise APIError(404, f"state for allocation {alloc_id} not found on client")
+    origin_end = parse_origin_end(query)
+    alloc = lookup_live(agent, alloc_id)
     authorize(request, agent, alloc, auth.READ_LOGS, auth.READ_FS)
 
     finished: asyncio.Event | None = None
@@ -136,7 +129,7 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
             dir_fd,
             task,
             log_type,
-            origin_end=origin == "end",
+            origin_end=origin_end,
             offset=offset,
             follow=follow,
             plain=plain,

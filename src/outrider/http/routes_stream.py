@@ -23,17 +23,17 @@ from outrider.fs.allocdir import (
     os_error_text,
     reopen_for_read,
 )
-from outrider.gostrconv import GoSyntaxError, parse_bool
 from outrider.http import auth
 from outrider.http.errors import APIError
-from outrider.http.params import Query
 from outrider.http.routes_fs import (
     FsHandler,
     authorize,
     begin,
     clean_or_error,
-    lookup,
+    lookup_live,
+    parse_bool_field,
     parse_int_param,
+    parse_origin_end,
     require_path,
     status_for,
 )
@@ -75,34 +75,20 @@ def open_tail(
         raise
 
 
-def _parse_follow(query: Query) -> bool:
-    raw = query.get("follow")
-    if not raw:
-        return True
-    try:
-        return parse_bool(raw)
-    except GoSyntaxError as exc:
-        raise APIError(400, f"failed to parse follow field to boolean: {exc}") from None
-
-
 async def fs_stream(request: Request, alloc_id: str) -> StreamResponse:
     agent, query = begin(request, alloc_id)
     path = require_path(query)
-    follow = _parse_follow(query)
+    follow = parse_bool_field(query, "follow", default=True)
     offset = parse_int_param(query, "offset", "0")
-    origin = query.get("origin") or "start"
-    if origin not in ("start", "end"):
-        raise APIError(400, "origin must be start or end")
-    alloc = lookup(agent, alloc_id)
-    if alloc.destroyed:
-        raise APIError(404, f"state for allocation {alloc_id} not found on client")
+    origin_end = parse_origin_end(query)
+    alloc = lookup_live(agent, alloc_id)
     authorize(request, agent, alloc, auth.READ_FS)
     rel = clean_or_error(path)
-    if offset < 0 and origin == "start":
+    if offset < 0 and not origin_end:
         raise APIError(400, f"can't seek to offset {offset}: seek {rel or '/'}: invalid argument")
     service = service_for(agent)
     try:
-        reader = open_tail(service, alloc, path, rel, origin == "end", offset)
+        reader = open_tail(service, alloc, path, rel, origin_end, offset)
     except NotRegularFileError as exc:
         raise APIError(400, exc.strerror or str(exc)) from None
     except OSError as exc:
