@@ -170,6 +170,27 @@ def _append_int(n: int, width: int) -> str:
     return f"-{-n:0{width}d}" if n < 0 else f"{n:0{width}d}"
 
 
+# Recent seconds' formatted text keyed by second; each entry keeps the
+# ``struct_time`` it came from, and a hit is used only when ``localtime`` still
+# gives the same fields, so a zone change (``TZ`` plus ``tzset``) is never masked.
+_SECONDS_CACHE: dict[int, tuple[time.struct_time, str, str]] = {}
+_SECONDS_CACHE_MAX = 256
+
+
+def _format_second(tm: time.struct_time) -> tuple[str, str]:
+    head = (
+        f"{_append_int(tm.tm_year, 4)}-{tm.tm_mon:02d}-{tm.tm_mday:02d}"
+        f"T{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}"
+    )
+    offset = tm.tm_gmtoff
+    if offset == 0:
+        return head, "Z"
+    # Go truncates the offset to whole minutes toward zero before signing.
+    minutes = abs(offset) // 60
+    sign = "-" if offset < 0 else "+"
+    return head, f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 def format_rfc3339nano(ns: int) -> str:
     """Go ``time.Unix(0, ns).Format(time.RFC3339Nano)`` in the process's local zone.
 
@@ -178,16 +199,14 @@ def format_rfc3339nano(ns: int) -> str:
     """
     sec, frac = divmod(ns, 1_000_000_000)
     tm = time.localtime(sec)
-    out = (
-        f"{_append_int(tm.tm_year, 4)}-{tm.tm_mon:02d}-{tm.tm_mday:02d}"
-        f"T{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d}"
-    )
+    cached = _SECONDS_CACHE.get(sec)
+    if cached is not None and cached[0] == tm and cached[0].tm_gmtoff == tm.tm_gmtoff:
+        head, zone = cached[1], cached[2]
+    else:
+        head, zone = _format_second(tm)
+        if len(_SECONDS_CACHE) >= _SECONDS_CACHE_MAX:
+            _SECONDS_CACHE.clear()
+        _SECONDS_CACHE[sec] = (tm, head, zone)
     if frac:
-        out += "." + f"{frac:09d}".rstrip("0")
-    offset = tm.tm_gmtoff
-    if offset == 0:
-        return out + "Z"
-    # Go truncates the offset to whole minutes toward zero before signing.
-    minutes = abs(offset) // 60
-    sign = "-" if offset < 0 else "+"
-    return f"{out}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+        return f"{head}.{f'{frac:09d}'.rstrip('0')}{zone}"
+    return head + zone

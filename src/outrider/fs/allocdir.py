@@ -92,15 +92,20 @@ def open_in_alloc(alloc: Allocation, rel: str, flags: int = os.O_PATH) -> Iterat
 
     The fd is closed when the block exits, whatever happens inside it.
     """
-    root_fd = os.open(alloc.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        fd, resolved = open_beneath(root_fd, alloc.root_real(), rel, flags)
-    finally:
-        os.close(root_fd)
+    fd, resolved = open_fd_in_alloc(alloc, rel, flags)
     try:
         yield fd, resolved
     finally:
         os.close(fd)
+
+
+def open_fd_in_alloc(alloc: Allocation, rel: str, flags: int = os.O_PATH) -> tuple[int, str]:
+    """:func:`open_in_alloc` without the context manager: the caller must close the fd."""
+    root_fd = os.open(alloc.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        return open_beneath(root_fd, alloc.root_real(), rel, flags)
+    finally:
+        os.close(root_fd)
 
 
 @contextlib.contextmanager

@@ -32,11 +32,9 @@ from outrider.http import (
     routes_stats,
     routes_stream,
 )
-from outrider.http.drain import DrainBodyMiddleware
 from outrider.http.errors import APIError, error_response, handle_api_error
 from outrider.http.methods import ANY_METHOD
-from outrider.http.middleware import HeadersMiddleware
-from outrider.http.request_metrics import RequestMetricsMiddleware
+from outrider.http.middleware import EdgeMiddleware
 
 log = logging.getLogger("outrider.http")
 
@@ -106,9 +104,8 @@ def build_app(agent: Agent) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(RequestMetricsMiddleware),
-            Middleware(HeadersMiddleware, extra_headers=agent.config.response_headers),
-            Middleware(DrainBodyMiddleware),
+            # Request metrics, CORS/operator headers and the body drain, fused into one hop.
+            Middleware(EdgeMiddleware, extra_headers=agent.config.response_headers),
         ],
         exception_handlers={APIError: handle_api_error, Exception: _internal_error},
         lifespan=lifespan,

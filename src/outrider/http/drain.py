@@ -37,7 +37,7 @@ class _Body:
             self.complete = not message.get("more_body", False)
 
 
-def _declared_length(scope: Scope) -> int | None:
+def declared_length(scope: Scope) -> int | None:
     """The body's Content-Length; None when it is chunked (or absent on a request that has a body)."""
     for name, value in scope["headers"]:
         if name == b"content-length":
@@ -59,7 +59,7 @@ class DrainBodyMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _declared_length(scope)
+        declared = declared_length(scope)
         if declared == 0:
             await self.app(scope, receive, send)
             return

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from outrider.http.drain import DrainBodyMiddleware, declared_length
+from outrider.http.request_metrics import RequestMetricsMiddleware
+from outrider.stats.metrics import REGISTRY, Registry
 
 # Nomad wraps every endpoint in CORS except the node-wide GC (spec §1.2).
 _NOT_CORS = frozenset({"/v1/client/gc"})
 _SIMPLE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def with_headers(message: Message, added: list[tuple[bytes, bytes]]) -> Message:
+    """A response-start message with ``added`` appended; only ``Vary`` may repeat a header it has."""
+    headers = list(message.get("headers", ()))
+    present = {name.lower() for name, _ in headers}
+    headers.extend(h for h in added if h[0] == b"vary" or h[0] not in present)
+    return {**message, "headers": headers}
 
 
 class HeadersMiddleware:
@@ -18,10 +32,8 @@ class HeadersMiddleware:
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (extra_headers or {}).items()
         ]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def plan(self, scope: Scope) -> tuple[tuple[bytes | None, bytes] | None, list[tuple[bytes, bytes]]]:
+        """What an HTTP request gets: ``(origin, method)`` when it is a CORS preflight, else the headers to add."""
         cors = scope["path"] not in _NOT_CORS
         origin = None
         acrm = None
@@ -32,29 +44,35 @@ class HeadersMiddleware:
                 acrm = value
         method = scope["method"]
         if cors and method == "OPTIONS" and acrm is not None:
-            await self._preflight(scope, send, origin, acrm)
-            return
+            return (origin, acrm), []
         added: list[tuple[bytes, bytes]] = list(self.extra)
         if cors:
             added.append((b"vary", b"Origin"))
             if origin is not None and method in _SIMPLE_METHODS:
                 added.append((b"access-control-allow-origin", b"*"))
                 added.append((b"access-control-allow-credentials", b"true"))
+        return None, added
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        preflight, added = self.plan(scope)
+        if preflight is not None:
+            await self.preflight(scope, send, *preflight)
+            return
         if not added:
             await self.app(scope, receive, send)
             return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(h for h in added if h[0] == b"vary" or h[0] not in present)
-                message = {**message, "headers": headers}
+                message = with_headers(message, added)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
-    async def _preflight(self, scope: Scope, send: Send, origin: bytes | None, acrm: bytes) -> None:
+    async def preflight(self, scope: Scope, send: Send, origin: bytes | None, acrm: bytes) -> None:
         headers = [
             (b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),
             *self.extra,
@@ -70,3 +88,58 @@ class HeadersMiddleware:
             headers.append((b"access-control-allow-credentials", b"true"))
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
+
+
+class EdgeMiddleware:
+    """:class:`RequestMetricsMiddleware`, :class:`HeadersMiddleware` and :class:`DrainBodyMiddleware`, fused.
+
+    Every request passes all three, so one send wrapper does the first two jobs:
+    each response start gets its headers, then is counted and timed, exactly as
+    the stacked middlewares would do it. Requests without a body skip the drain
+    hop, which would only pass them through.
+    """
+
+    def __init__(
+        self, app: ASGIApp, extra_headers: dict[str, str] | None = None, registry: Registry = REGISTRY
+    ) -> None:
+        self.app = app
+        self.headers = HeadersMiddleware(app, extra_headers)
+        self.metrics = RequestMetricsMiddleware(app, registry)
+        # Innermost, as it was stacked: only requests that carry a body go through it.
+        self.drain = DrainBodyMiddleware(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        metrics = self.metrics
+        start = time.perf_counter()
+        recorded = False
+        preflight, added = self.headers.plan(scope)
+
+        async def edge_send(message: Message) -> None:
+            nonlocal recorded
+            if message["type"] == "http.response.start":
+                if added:
+                    message = with_headers(message, added)
+                if not recorded:
+                    recorded = True
+                    metrics.record(scope, message["status"], time.perf_counter() - start)
+            await send(message)
+
+        in_flight = metrics.in_flight
+        in_flight.value += 1
+        try:
+            if preflight is not None:
+                await self.headers.preflight(scope, edge_send, *preflight)
+            elif declared_length(scope) == 0:
+                await self.app(scope, receive, edge_send)
+            else:
+                await self.drain(scope, receive, edge_send)
+        except BaseException:
+            if not recorded:
+                # The error handler outside this middleware answers 500.
+                metrics.record(scope, 500, time.perf_counter() - start)
+            raise
+        finally:
+            in_flight.value -= 1

@@ -44,6 +44,9 @@ class Query:
 
 
 def _decode(part: bytes) -> str:
+    if b"%" not in part and b"+" not in part:
+        # Nothing to unescape: skip the generic unquoting, which costs more than the decode.
+        return part.decode("utf-8", "surrogateescape")
     return unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8", "surrogateescape")
 
 

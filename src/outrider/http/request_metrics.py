@@ -65,7 +65,7 @@ class RequestMetricsMiddleware:
             nonlocal recorded
             if not recorded and message["type"] == "http.response.start":
                 recorded = True
-                self._record(scope, message["status"], time.perf_counter() - start)
+                self.record(scope, message["status"], time.perf_counter() - start)
             await send(message)
 
         in_flight = self.in_flight
@@ -75,12 +75,13 @@ class RequestMetricsMiddleware:
         except BaseException:
             if not recorded:
                 # The error handler outside this middleware answers 500.
-                self._record(scope, 500, time.perf_counter() - start)
+                self.record(scope, 500, time.perf_counter() - start)
             raise
         finally:
             in_flight.value -= 1
 
-    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+    def record(self, scope: Scope, status: int, elapsed: float) -> None:
+        """Count one answered request and observe its time to the response start."""
         label = self.route_label(scope)
         method = scope["method"] if scope["method"] in _METHODS else "OTHER"
         key = (label, method, status)

@@ -26,9 +26,28 @@ def encode_json(obj: Any, pretty: bool = False) -> bytes:
     return orjson.dumps(obj, option=_COMPACT)
 
 
+class _JSONBytes(Response):
+    """A finished JSON body with only the two headers Starlette would add itself."""
+
+    media_type = "application/json"
+
+    def __init__(self, body: bytes, status_code: int) -> None:
+        # Starlette's constructor builds the same two headers through a generic,
+        # per-request path; JSON answers are the hot path, so set them directly.
+        self.status_code = status_code
+        self.background = None
+        self.body = body
+        self.raw_headers = [
+            (b"content-length", str(len(body)).encode("latin-1")),
+            (b"content-type", b"application/json"),
+        ]
+
+
 def json_response(
     obj: Any, query: Query, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
+    if headers is None:
+        return _JSONBytes(encode_json(obj, wants_pretty(query)), status)
     return Response(
         encode_json(obj, wants_pretty(query)),
         status_code=status,

@@ -24,6 +24,7 @@ from outrider.fs.allocdir import (
     NotRegularFileError,
     SecretPathError,
     clean_rel,
+    open_fd_in_alloc,
     open_in_alloc,
     open_regular,
     os_error_text,
@@ -195,9 +196,13 @@ async def fs_stat(request: Request, alloc_id: str) -> Response:
     authorize(request, agent, alloc, auth.READ_FS)
     rel = clean_or_error(path)
     try:
-        with open_in_alloc(alloc, rel) as (path_fd, resolved):
+        # The per-request hot path: a plain try/finally costs less than the context manager.
+        path_fd, resolved = open_fd_in_alloc(alloc, rel)
+        try:
             st = os.fstat(path_fd)
             content_type = _content_type(path_fd, st, resolved)
+        finally:
+            os.close(path_fd)
     except OSError as exc:
         raise APIError(status_for(exc, missing=404), os_error_text("stat", rel, exc)) from None
     name = rel.rsplit("/", 1)[-1] if rel else os.path.basename(alloc.path)
