@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from outrider.stream import framer
 from outrider.stream.framer import HEARTBEAT, IMPLEMENTATIONS, MAX_FRAME_DATA, json_string
 from tests.stream.conftest import pick
+from tests.stream.helpers import split_frames
 
 HYPOTHESIS = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -23,17 +24,6 @@ XSS = b"<script>alert(document.domain);</script>"
 @pytest.fixture(scope="module", params=["native", "pure"])
 def impl(request: pytest.FixtureRequest) -> ModuleType:
     return pick(IMPLEMENTATIONS, request.param, "framer")
-
-
-def split_frames(body: bytes) -> list[dict[str, object]]:
-    """Decode back-to-back JSON objects incrementally, as Go's ``json.Decoder`` does."""
-    decoder = json.JSONDecoder()
-    text = body.decode()
-    frames, pos = [], 0
-    while pos < len(text):
-        obj, pos = decoder.raw_decode(text, pos)
-        frames.append(obj)
-    return frames
 
 
 def test_reference_example_is_byte_exact(impl: ModuleType) -> None:

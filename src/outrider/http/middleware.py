@@ -7,7 +7,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outrider.http.drain import DrainBodyMiddleware, declared_length
-from outrider.http.request_metrics import RequestMetricsMiddleware
+from outrider.http.request_metrics import RequestMetrics
 from outrider.stats.metrics import REGISTRY, Registry
 
 # Nomad wraps every endpoint in CORS except the node-wide GC (spec §1.2).
@@ -23,11 +23,10 @@ def with_headers(message: Message, added: list[tuple[bytes, bytes]]) -> Message:
     return {**message, "headers": headers}
 
 
-class HeadersMiddleware:
-    """Nomad's ``wrapCORS`` and ``http_api_response_headers``, as one cheap ASGI wrapper."""
+class ResponseHeaders:
+    """Nomad's ``wrapCORS`` and ``http_api_response_headers``: what each response gets."""
 
-    def __init__(self, app: ASGIApp, extra_headers: dict[str, str] | None = None) -> None:
-        self.app = app
+    def __init__(self, extra_headers: dict[str, str] | None = None) -> None:
         self.extra = [
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (extra_headers or {}).items()
         ]
@@ -53,25 +52,6 @@ class HeadersMiddleware:
                 added.append((b"access-control-allow-credentials", b"true"))
         return None, added
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        preflight, added = self.plan(scope)
-        if preflight is not None:
-            await self.preflight(scope, send, *preflight)
-            return
-        if not added:
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message = with_headers(message, added)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
     async def preflight(self, scope: Scope, send: Send, origin: bytes | None, acrm: bytes) -> None:
         headers = [
             (b"vary", b"Origin, Access-Control-Request-Method, Access-Control-Request-Headers"),
@@ -91,20 +71,20 @@ class HeadersMiddleware:
 
 
 class EdgeMiddleware:
-    """:class:`RequestMetricsMiddleware`, :class:`HeadersMiddleware` and :class:`DrainBodyMiddleware`, fused.
+    """The one ASGI hop around the app: response headers, request metrics, body drain.
 
-    Every request passes all three, so one send wrapper does the first two jobs:
-    each response start gets its headers, then is counted and timed, exactly as
-    the stacked middlewares would do it. Requests without a body skip the drain
-    hop, which would only pass them through.
+    Every request needs the first two, so one send wrapper does both: each
+    response start gets its headers (:class:`ResponseHeaders`), then is counted
+    and timed (:class:`RequestMetrics`). Requests that carry a body also pass
+    :class:`DrainBodyMiddleware`; those without one skip that hop.
     """
 
     def __init__(
         self, app: ASGIApp, extra_headers: dict[str, str] | None = None, registry: Registry = REGISTRY
     ) -> None:
         self.app = app
-        self.headers = HeadersMiddleware(app, extra_headers)
-        self.metrics = RequestMetricsMiddleware(app, registry)
+        self.headers = ResponseHeaders(extra_headers)
+        self.metrics = RequestMetrics(registry)
         # Innermost, as it was stacked: only requests that carry a body go through it.
         self.drain = DrainBodyMiddleware(app)
 

@@ -1,4 +1,4 @@
-"""Request counts and latency by endpoint, as one thin ASGI wrapper.
+"""Request counts and latency by endpoint, recorded by the edge middleware.
 
 Requests are labelled by route template (``/v1/client/fs/stat``,
 ``/v1/client/allocation/{alloc_id}/stats``), never by raw path, so the label
@@ -10,10 +10,9 @@ clock reads, one closure and a few dictionary lookups.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from outrider.stats.metrics import REGISTRY, Counter, Histogram, Registry
 
@@ -39,11 +38,10 @@ def _dispatch_tables() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(fs_ops), frozenset(actions)
 
 
-class RequestMetricsMiddleware:
+class RequestMetrics:
     """Counts requests by route, method and status, and times them to their first response line."""
 
-    def __init__(self, app: ASGIApp, registry: Registry = REGISTRY) -> None:
-        self.app = app
+    def __init__(self, registry: Registry = REGISTRY) -> None:
         self.registry = registry
         self._counters: dict[tuple[str, str, int], Counter] = {}
         self._latency: dict[str, Histogram] = {}
@@ -53,32 +51,6 @@ class RequestMetricsMiddleware:
         registry.describe(
             LATENCY, "seconds from a request's arrival to its response headers, by route template"
         )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        recorded = False
-
-        async def send_timed(message: Message) -> None:
-            nonlocal recorded
-            if not recorded and message["type"] == "http.response.start":
-                recorded = True
-                self.record(scope, message["status"], time.perf_counter() - start)
-            await send(message)
-
-        in_flight = self.in_flight
-        in_flight.value += 1
-        try:
-            await self.app(scope, receive, send_timed)
-        except BaseException:
-            if not recorded:
-                # The error handler outside this middleware answers 500.
-                self.record(scope, 500, time.perf_counter() - start)
-            raise
-        finally:
-            in_flight.value -= 1
 
     def record(self, scope: Scope, status: int, elapsed: float) -> None:
         """Count one answered request and observe its time to the response start."""
