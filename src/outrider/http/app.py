@@ -3,14 +3,15 @@
 To add endpoints, a module exposes ``ROUTES`` (Starlette routes), ``FS_OPS``
 (``/v1/client/fs/<op>/<alloc_id>`` handlers) or ``ALLOC_ACTIONS``
 (``/v1/client/allocation/<alloc_id>/<action>`` handlers), and is listed in
-``ROUTE_MODULES`` below.
+``ROUTE_MODULES`` below. The two handler tables are served by
+:mod:`outrider.http.subtrees`, ahead of the router.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from types import ModuleType
 
 from starlette.applications import Starlette
@@ -35,10 +36,10 @@ from outrider.http import (
 from outrider.http.errors import APIError, error_response, handle_api_error
 from outrider.http.methods import ANY_METHOD
 from outrider.http.middleware import EdgeMiddleware
+from outrider.http.subtrees import Handler, SubtreeRoutes, allocation_subtree, fs_subtree
 
 log = logging.getLogger("outrider.http")
 
-AllocAction = Callable[[Request, str], Awaitable[Response]]
 
 ROUTE_MODULES: list[ModuleType] = [
     routes_agent,
@@ -54,8 +55,8 @@ ROUTE_MODULES: list[ModuleType] = [
 ]
 
 
-def _collect(name: str) -> dict[str, Callable[[Request, str], Awaitable[object]]]:
-    table: dict[str, Callable[[Request, str], Awaitable[object]]] = {}
+def _collect(name: str) -> dict[str, Handler]:
+    table: dict[str, Handler] = {}
     for module in ROUTE_MODULES:
         table.update(getattr(module, name, {}))
     return table
@@ -63,32 +64,8 @@ def _collect(name: str) -> dict[str, Callable[[Request, str], Awaitable[object]]
 
 def build_app(agent: Agent) -> Starlette:
     """The ASGI app serving ``agent``; its lifespan starts and stops the agent's services."""
-    fs_ops = _collect("FS_OPS")
-    alloc_actions = _collect("ALLOC_ACTIONS")
-
-    async def fs_dispatch(request: Request) -> object:
-        # Go's ServeMux hands "/v1/client/fs/" the rest; the first component picks the
-        # operation and everything after its slash, slashes included, is the alloc id.
-        rest: str = request.path_params["rest"]
-        op, sep, alloc_id = rest.partition("/")
-        handler = fs_ops.get(op) if sep else None
-        if handler is None:
-            raise APIError(404, "Invalid method")
-        return await handler(request, alloc_id)
-
-    async def alloc_dispatch(request: Request) -> object:
-        parts = request.path_params["rest"].split("/")
-        handler = alloc_actions.get(parts[1]) if len(parts) == 2 else None
-        if handler is None:
-            raise APIError(404, "resource not found")
-        return await handler(request, parts[0])
-
-    # Starlette tries routes in order: the file-system subtree carries the hot
-    # requests, so it is matched first (no other route shares its prefixes).
-    routes: list[BaseRoute] = [
-        Route("/v1/client/fs/{rest:path}", fs_dispatch, methods=ANY_METHOD),  # type: ignore[arg-type]
-        Route("/v1/client/allocation/{rest:path}", alloc_dispatch, methods=ANY_METHOD),  # type: ignore[arg-type]
-    ]
+    subtrees = [fs_subtree(_collect("FS_OPS")), allocation_subtree(_collect("ALLOC_ACTIONS"))]
+    routes: list[BaseRoute] = []
     for module in ROUTE_MODULES:
         routes.extend(getattr(module, "ROUTES", []))
     routes.append(Route("/{rest:path}", _fallthrough, methods=ANY_METHOD))
@@ -106,6 +83,8 @@ def build_app(agent: Agent) -> Starlette:
         middleware=[
             # Request metrics, CORS/operator headers and the body drain, fused into one hop.
             Middleware(EdgeMiddleware, extra_headers=agent.config.response_headers),
+            # The fs and allocation subtrees, ahead of the router (see subtrees.py).
+            Middleware(SubtreeRoutes, subtrees=subtrees),
         ],
         exception_handlers={APIError: handle_api_error, Exception: _internal_error},
         lifespan=lifespan,

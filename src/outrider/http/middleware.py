@@ -17,6 +17,9 @@ _SIMPLE_METHODS = frozenset({"GET", "HEAD"})
 
 def with_headers(message: Message, added: list[tuple[bytes, bytes]]) -> Message:
     """A response-start message with ``added`` appended; only ``Vary`` may repeat a header it has."""
+    if len(added) == 1 and added[0][0] == b"vary":
+        # The usual case (no Origin, no operator headers): nothing to check for repeats.
+        return {**message, "headers": [*message.get("headers", ()), added[0]]}
     headers = list(message.get("headers", ()))
     present = {name.lower() for name, _ in headers}
     headers.extend(h for h in added if h[0] == b"vary" or h[0] not in present)

@@ -14,28 +14,15 @@ from typing import Any
 
 from starlette.types import Scope
 
+from outrider.http.subtrees import ROUTE_LABEL_KEY
 from outrider.stats.metrics import REGISTRY, Counter, Histogram, Registry
 
 REQUESTS = "outrider.http.requests"
 LATENCY = "outrider.http.request_duration_seconds"
 IN_FLIGHT = "outrider.http.requests_in_flight"
 
-_FS_TEMPLATE = "/v1/client/fs/{rest:path}"
-_ALLOC_TEMPLATE = "/v1/client/allocation/{rest:path}"
 _FALLTHROUGH = "/{rest:path}"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
-
-
-def _dispatch_tables() -> tuple[frozenset[str], frozenset[str]]:
-    # Imported late: app.py imports this module to build the middleware stack.
-    from outrider.http.app import ROUTE_MODULES
-
-    fs_ops: set[str] = set()
-    actions: set[str] = set()
-    for module in ROUTE_MODULES:
-        fs_ops.update(getattr(module, "FS_OPS", {}))
-        actions.update(getattr(module, "ALLOC_ACTIONS", {}))
-    return frozenset(fs_ops), frozenset(actions)
 
 
 class RequestMetrics:
@@ -45,7 +32,6 @@ class RequestMetrics:
         self.registry = registry
         self._counters: dict[tuple[str, str, int], Counter] = {}
         self._latency: dict[str, Histogram] = {}
-        self._tables: tuple[frozenset[str], frozenset[str]] | None = None
         self.in_flight = registry.gauge(IN_FLIGHT, help="HTTP requests being served")
         registry.describe(REQUESTS, "HTTP requests by route template, method and status code")
         registry.describe(
@@ -70,21 +56,12 @@ class RequestMetrics:
         hist.observe(elapsed)
 
     def route_label(self, scope: Scope) -> str:
-        """The route template of a routed request; the dispatchers' op or action is resolved."""
+        """The route template of a routed request; the subtree handlers name their own."""
+        label: str | None = scope.get(ROUTE_LABEL_KEY)
+        if label is not None:
+            return label
         route: Any = scope.get("route")
         template = getattr(route, "path", None)
         if template is None or template == _FALLTHROUGH:
             return "unmatched"
-        if template in (_FS_TEMPLATE, _ALLOC_TEMPLATE):
-            if self._tables is None:
-                self._tables = _dispatch_tables()
-            fs_ops, actions = self._tables
-            rest: str = scope.get("path_params", {}).get("rest", "")
-            if template == _FS_TEMPLATE:
-                op = rest.partition("/")[0]
-                return f"/v1/client/fs/{op}" if op in fs_ops else "/v1/client/fs/{unknown}"
-            parts = rest.split("/")
-            if len(parts) == 2 and parts[1] in actions:
-                return f"/v1/client/allocation/{{alloc_id}}/{parts[1]}"
-            return "/v1/client/allocation/{unknown}"
         return str(template)
