@@ -64,6 +64,11 @@ class Agent:
         gc.collect()
         gc.freeze()
 
+    def close(self) -> None:
+        """Release what the agent holds open: kept allocation directories and the state DB."""
+        self.allocs.close()
+        self.db.close()
+
     async def stop(self) -> None:
         self.stopping.set()
         for service in reversed(self.services):
@@ -71,6 +76,6 @@ class Agent:
                 await service.stop()
             except Exception:
                 log.exception("service failed to stop cleanly", extra={"service": service.name})
-        self.db.close()
+        self.close()
         if self.config.temp_data_dir:
             shutil.rmtree(self.config.data_dir, ignore_errors=True)

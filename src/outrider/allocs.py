@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat as stat_mod
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,8 +20,10 @@ from outrider.state.db import StateDB
 
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 TERMINAL_STATUSES = frozenset({"complete", "failed", "lost"})
-# More external allocations than this in the cache means churn: start over.
-_EXTERNAL_CACHE_MAX = 4096
+# More external allocations than this in the cache means churn: start over. Each
+# cached one holds a directory descriptor, so the bound is also a descriptor budget.
+_EXTERNAL_CACHE_MAX = 1024
+_ROOT_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
 # Directories of an alloc dir that are not tasks (spec §2.1).
 _NON_TASK_DIRS = frozenset({"alloc"})
 
@@ -48,6 +49,8 @@ class Allocation:
     external: bool = False
     destroyed: bool = False
     _root_real: str | None = field(default=None, repr=False)
+    _root_fd: int | None = field(default=None, repr=False)
+    _retired: bool = field(default=False, repr=False)
 
     @property
     def terminal(self) -> bool:
@@ -58,6 +61,26 @@ class Allocation:
         if self._root_real is None:
             self._root_real = os.path.realpath(self.path)
         return self._root_real
+
+    def root_fd(self) -> int | None:
+        """An ``O_PATH`` descriptor of the directory, opened on first use and kept; None once retired.
+
+        Every file request resolves beneath this descriptor, which saves opening
+        and closing the directory per request. Callers use it synchronously on
+        the event loop and never keep it across an ``await``: :meth:`retire`
+        may close it at any later point. Raises the open's ``OSError``.
+        """
+        fd = self._root_fd
+        if fd is None and not self._retired:
+            fd = self._root_fd = os.open(self.path, _ROOT_FLAGS)
+        return fd
+
+    def retire(self) -> None:
+        """Close the kept descriptor; later requests open the directory afresh each time."""
+        self._retired = True
+        fd, self._root_fd = self._root_fd, None
+        if fd is not None:
+            os.close(fd)
 
 
 class AllocRegistry:
@@ -100,24 +123,29 @@ class AllocRegistry:
         return self._external(alloc_id)
 
     def _external(self, alloc_id: str) -> Allocation | None:
+        cached = self._external_cache.get(alloc_id)
+        if cached is not None:
+            key, alloc = cached
+            fd = alloc.root_fd()
+            if fd is not None:
+                # The kept descriptor still names the directory it was opened on: while
+                # that directory is linked and its mtime unchanged, its task directories
+                # are too. A removed directory (no links left) or a changed one is looked
+                # up again by name.
+                st = os.fstat(fd)
+                if st.st_nlink and (st.st_ino, st.st_mtime_ns) == key:
+                    return alloc
+            del self._external_cache[alloc_id]
+            alloc.retire()
         if not UUID_RE.match(alloc_id):
             return None
         path = os.path.join(self.alloc_dir, alloc_id)
         try:
-            st = os.stat(path)
+            fd = os.open(path, _ROOT_FLAGS)
         except (FileNotFoundError, NotADirectoryError):
-            self._external_cache.pop(alloc_id, None)
             return None
-        if not stat_mod.S_ISDIR(st.st_mode):
-            return None
-        # A directory that is still the same inode with the same mtime has the same
-        # task directories: reuse the Allocation (and its resolved root) instead of
-        # listing and resolving on every request.
-        key = (st.st_ino, st.st_mtime_ns)
-        cached = self._external_cache.get(alloc_id)
-        if cached is not None and cached[0] == key:
-            return cached[1]
         try:
+            st = os.fstat(fd)
             with os.scandir(path) as entries:
                 tasks = sorted(
                     e.name
@@ -125,8 +153,12 @@ class AllocRegistry:
                     if e.name not in _NON_TASK_DIRS and e.is_dir(follow_symlinks=False)
                 )
         except (FileNotFoundError, NotADirectoryError):
+            os.close(fd)
             return None
-        # Any other error (EMFILE, EACCES) is the agent's trouble, not an unknown allocation.
+        except BaseException:
+            # Any other error (EMFILE, EACCES) is the agent's trouble, not an unknown allocation.
+            os.close(fd)
+            raise
         alloc = Allocation(
             id=alloc_id,
             namespace="default",
@@ -136,11 +168,23 @@ class AllocRegistry:
             create_time=st.st_mtime_ns,
             modify_time=st.st_mtime_ns,
             external=True,
+            _root_fd=fd,
         )
         if len(self._external_cache) >= _EXTERNAL_CACHE_MAX:
-            self._external_cache.clear()
-        self._external_cache[alloc_id] = (key, alloc)
+            self._retire_external()
+        self._external_cache[alloc_id] = ((st.st_ino, st.st_mtime_ns), alloc)
         return alloc
+
+    def _retire_external(self) -> None:
+        for _, alloc in self._external_cache.values():
+            alloc.retire()
+        self._external_cache.clear()
+
+    def close(self) -> None:
+        """Close every kept directory descriptor (the agent is stopping)."""
+        self._retire_external()
+        for alloc in (*self._owned.values(), *self._destroyed.values()):
+            alloc.retire()
 
     def owned(self) -> Iterable[Allocation]:
         """Allocations Outrider itself runs (not external, not destroyed)."""
@@ -215,6 +259,7 @@ class AllocRegistry:
             conn.execute("DELETE FROM task_states WHERE alloc_id = ?", (alloc_id,))
             conn.execute("DELETE FROM allocations WHERE id = ?", (alloc_id,))
         alloc.destroyed = True
+        alloc.retire()
         self._destroyed[alloc_id] = alloc
 
     def forget(self, alloc_id: str) -> None:

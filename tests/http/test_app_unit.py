@@ -35,14 +35,14 @@ def run(request: pytest.FixtureRequest) -> Iterator[Callable[[Coroutine[Any, Any
 def agent(tmp_path: Path) -> Iterator[Agent]:
     agent = Agent(AgentConfig(data_dir=str(tmp_path)).finalize())
     yield agent
-    agent.db.close()
+    agent.close()
 
 
 def client(agent: Agent) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(agent)), base_url="http://agent")
 
 
-def test_stat_and_ls_in_process(run: Callable[[Any], Any], agent: Agent, no_fd_leak: None) -> None:
+def test_stat_and_ls_in_process(run: Callable[[Any], Any], no_fd_leak: None, agent: Agent) -> None:
     alloc = make_external_alloc(Path(agent.config.alloc_dir))
     alloc.write("alloc/logs/web.stdout.0", "hello\n")
 
@@ -98,7 +98,7 @@ def test_operator_headers_on_errors_too(run: Callable[[Any], Any], tmp_path: Pat
     try:
         run(body())
     finally:
-        agent.db.close()
+        agent.close()
 
 
 @pytest.mark.parametrize(

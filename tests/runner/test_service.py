@@ -45,7 +45,7 @@ def run(data_dir: Path, body: Callable[[Agent], Awaitable[T]]) -> T:
             return await asyncio.wait_for(body(agent), TIMEOUT)
         finally:
             await agent.runner.stop()
-            agent.db.close()
+            agent.close()
 
     return asyncio.run(main())
 

@@ -101,6 +101,11 @@ def open_in_alloc(alloc: Allocation, rel: str, flags: int = os.O_PATH) -> Iterat
 
 def open_fd_in_alloc(alloc: Allocation, rel: str, flags: int = os.O_PATH) -> tuple[int, str]:
     """:func:`open_in_alloc` without the context manager: the caller must close the fd."""
+    root_fd = alloc.root_fd()
+    if root_fd is not None:
+        return open_beneath(root_fd, alloc.root_real(), rel, flags)
+    # A retired allocation (collected, or dropped from the external cache while a
+    # stream still holds it) keeps no descriptor: open its directory for this call.
     root_fd = os.open(alloc.path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         return open_beneath(root_fd, alloc.root_real(), rel, flags)
