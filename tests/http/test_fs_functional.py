@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -11,7 +12,7 @@ import httpx
 import pytest
 
 from outrider.gostrconv import format_rfc3339nano
-from tests.conftest import AgentProcess, AllocFixture
+from tests.conftest import AgentProcess, AllocFixture, make_external_alloc
 
 pytestmark = pytest.mark.functional
 
@@ -147,6 +148,29 @@ def test_stat_content_type(
     assert body["ContentType"] == expected
     assert body["Name"] == name and body["Size"] == len(content) and body["IsDir"] is False
     assert list(body) == ["ContentType", "FileMode", "IsDir", "ModTime", "Name", "Size"]
+
+
+def test_stat_content_type_follows_rewrites_of_a_settled_file(
+    agent: AgentProcess, alloc: AllocFixture
+) -> None:
+    # Content types of files unchanged for a second are remembered; a rewrite must
+    # still show at once, even one that keeps the size.
+    path = alloc.write("alloc/data/page", b"<html><body>hi</body></html>")
+    time.sleep(1.2)
+
+    def content_type() -> str:
+        resp = get(agent, f"/v1/client/fs/stat/{alloc.id}", path="alloc/data/page")
+        assert resp.status_code == 200
+        return str(resp.json()["ContentType"])
+
+    assert content_type() == content_type() == "text/html; charset=utf-8"
+    with open(path, "r+b") as fh:
+        fh.write(b"\x89PNG\r\n\x1a\n")
+    assert path.stat().st_size == len(b"<html><body>hi</body></html>")
+    assert content_type() == "image/png"
+    path.unlink()
+    path.write_bytes(b"%PDF-1.7 and more")
+    assert content_type() == "application/pdf"
 
 
 def test_stat_root_dir_and_errors(agent: AgentProcess, alloc: AllocFixture) -> None:
@@ -333,3 +357,20 @@ def test_external_alloc_discovered_and_unknown_ids(agent: AgentProcess, tmp_path
     assert_error(get(agent, "/v1/client/fs/ls/not-a-uuid"), 404, 'Unknown allocation "not-a-uuid"')
     weird = 'a"b\\c'
     assert_error(get(agent, f"/v1/client/fs/ls/{weird}"), 404, 'Unknown allocation "a\\"b\\\\c"')
+
+
+def test_allocation_directories_that_come_and_go_leave_no_descriptors(agent: AgentProcess) -> None:
+    # The agent keeps a descriptor per allocation directory it serves; removing the
+    # directory must give it back, however many come and go.
+    with agent.client() as client:
+        assert client.get("/v1/agent/health").status_code == 200
+        baseline = agent.open_fds()
+        for _ in range(40):
+            alloc = make_external_alloc(agent.alloc_dir)
+            alloc.write("alloc/data/f", "x")
+            url = f"/v1/client/fs/stat/{alloc.id}"
+            assert client.get(url, params={"path": "alloc/data/f"}).status_code == 200
+            shutil.rmtree(alloc.path)
+            resp = client.get(url, params={"path": "alloc/data/f"})
+            assert (resp.status_code, resp.text) == (404, f'Unknown allocation "{alloc.id}"')
+        assert agent.settled_fds(at_most=baseline) <= baseline

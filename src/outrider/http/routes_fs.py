@@ -35,6 +35,7 @@ from outrider.fs.filemode import file_mode_string
 from outrider.fs.readat import ChunkReader
 from outrider.fs.safe_open import is_secret_path
 from outrider.fs.sniff import detect_content_type
+from outrider.fs.sniff_cache import SniffCache
 from outrider.gostrconv import GoNumError, format_rfc3339nano, parse_bool, parse_int
 from outrider.http import auth
 from outrider.http.errors import APIError, unknown_alloc
@@ -45,6 +46,10 @@ from outrider.http.responses import json_response, safe_text
 FsHandler = Callable[[Request, str], Awaitable[Response]]
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+# Content types of unchanged files: stat is polled, and re-reading the same 512
+# bytes is most of its cost (see the module for why the key is safe).
+_SNIFFED = SniffCache()
 
 
 # -- shared steps -------------------------------------------------------------------------------
@@ -217,6 +222,10 @@ def _content_type(path_fd: int, st: os.stat_result, resolved: str) -> str:
     """Sniff up to 512 bytes of a regular file; never of FIFOs or devices, never inside secrets (§18 item 17)."""
     if not stat_mod.S_ISREG(st.st_mode) or st.st_size == 0 or is_secret_path(resolved) is not None:
         return DEFAULT_CONTENT_TYPE
+    known = _SNIFFED.get(st)
+    if known is not None:
+        return known
+    settled = _SNIFFED.settled(st)
     try:
         fd = reopen_for_read(path_fd)
     except OSError:
@@ -227,7 +236,10 @@ def _content_type(path_fd: int, st: os.stat_result, resolved: str) -> str:
         return DEFAULT_CONTENT_TYPE
     finally:
         os.close(fd)
-    return detect_content_type(head) if head else DEFAULT_CONTENT_TYPE
+    content_type = detect_content_type(head) if head else DEFAULT_CONTENT_TYPE
+    if settled:
+        _SNIFFED.put(st, content_type)
+    return content_type
 
 
 async def fs_cat(request: Request, alloc_id: str) -> Response | FileRangeResponse:
