@@ -19,6 +19,8 @@ from outrider.fs.allocdir import build_alloc_dir
 
 BIG_NAME = "alloc/data/big.bin"
 PROBE_NAME = "alloc/data/probe.txt"
+# The same bytes, kept changing while it is measured (stat cannot reuse its sniff).
+CHANGING_NAME = "alloc/data/changing.txt"
 LISTING_DIR = "alloc/data/listing"
 TASK = "web"
 _BLOCK = 8 * 1024 * 1024
@@ -51,6 +53,7 @@ class Workspace:
                 out.write(block[:n])
                 left -= n
         self.path(PROBE_NAME).write_bytes(b"hello from the benchmark\n" * 40)
+        self.path(CHANGING_NAME).write_bytes(b"hello from the benchmark\n" * 40)
         listing = self.path(LISTING_DIR)
         listing.mkdir()
         for i in range(16):

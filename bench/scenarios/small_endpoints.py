@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
 from bench.context import Context, Scenario, interleave
 from bench.model import Row, Side
 from bench.tools import ToolError, run_wrk, wrk_script
-from bench.workspace import LISTING_DIR, PROBE_NAME
+from bench.workspace import CHANGING_NAME, LISTING_DIR, PROBE_NAME
+
+# How often the "being written" file changes: well inside the one second after
+# which the agent would remember its content type.
+TOUCH_EVERY = 0.02
+CHANGING_CASE = "stat (file being written)"
+
+
+@contextlib.contextmanager
+def kept_changing(path: Path) -> Iterator[None]:
+    """Move ``path``'s change time every :data:`TOUCH_EVERY` seconds until the block exits."""
+    stop = threading.Event()
+
+    def touch() -> None:
+        while not stop.wait(TOUCH_EVERY):
+            os.utime(path)
+
+    thread = threading.Thread(target=touch, name="touch", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def measure(ctx: Context, server: str) -> list[Row]:
@@ -16,6 +45,7 @@ def measure(ctx: Context, server: str) -> list[Row]:
     script = wrk_script(ws.root)
     endpoints = {
         "stat": (agent.fs_url("stat", ws.alloc_id, f"path={PROBE_NAME}"), "fs"),
+        CHANGING_CASE: (agent.fs_url("stat", ws.alloc_id, f"path={CHANGING_NAME}"), "fs"),
         "ls": (agent.fs_url("ls", ws.alloc_id, f"path={LISTING_DIR}"), "fs"),
         "metadata": (f"{agent.url}/v1/client/metadata", "metadata"),
         "stats": (f"{agent.url}/v1/client/stats", "stats"),
@@ -23,7 +53,11 @@ def measure(ctx: Context, server: str) -> list[Row]:
     served = {name: url for name, (url, cap) in endpoints.items() if agent.capabilities.get(cap) is None}
 
     def run(url: str, label: str) -> dict[str, float]:
-        result = run_wrk(ctx.tools["wrk"], url, plan.wrk_seconds, plan.connections, script)
+        changing = (
+            kept_changing(ws.path(CHANGING_NAME)) if label == CHANGING_CASE else contextlib.nullcontext()
+        )
+        with changing:
+            result = run_wrk(ctx.tools["wrk"], url, plan.wrk_seconds, plan.connections, script)
         if result.requests == 0 or result.failed:
             raise ToolError(f"{label}: {result.requests} requests, errors {result.errors}")
         return {"req/s": result.rate, "p99 ms": result.latency_us["p99"] / 1000}
@@ -76,7 +110,9 @@ SCENARIO = Scenario(
     per_server=True,
     measure=measure,
     about=(
-        "wrk at 32 keep-alive connections for a fixed duration against `fs/stat`, `fs/ls` "
+        "wrk at 32 keep-alive connections for a fixed duration against `fs/stat` (of an unchanged "
+        "file, and of one whose change time moves every 20 ms so its content type is sniffed on "
+        "every request), `fs/ls` "
         "(16 entries), `/v1/client/metadata` and `/v1/client/stats`, interleaved with a bare "
         "Starlette app whose one route returns a constant, served in its own process by the "
         "same server code (`outrider.server.serve_asgi`) on uvloop. The ratio is the share of "
