@@ -23,6 +23,7 @@ client {
     zone = "z9"
   }
   poll_interval = "100ms"
+  max_kill_timeout = "90s"
 }
 acl { enabled = false }
 telemetry { collection_interval = "2s" }
@@ -43,6 +44,7 @@ def test_hcl_file(tmp_path: Path) -> None:
     assert cfg.node_class == "edge"
     assert cfg.meta == {"rack": "r1", "zone": "z9"}
     assert cfg.poll_interval == pytest.approx(0.1)
+    assert cfg.max_kill_timeout == 90.0
     assert cfg.collection_interval == 2.0
     assert cfg.response_headers == {"X-Served-By": "outrider"}
 

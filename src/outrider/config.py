@@ -45,6 +45,8 @@ class AgentConfig:
     server: str = "hypercorn"
     watcher: str = "auto"
     poll_interval: float = 0.25
+    # Nomad's client.max_kill_timeout: no task waits longer than this between its kill signal and SIGKILL.
+    max_kill_timeout: float = 30.0
     response_headers: dict[str, str] = field(default_factory=dict)
     log_level: str = "info"
     log_json: bool = False
@@ -73,6 +75,8 @@ class AgentConfig:
             raise ConfigError("telemetry.collection_interval must be positive")
         if self.poll_interval <= 0:
             raise ConfigError("client.poll_interval must be positive")
+        if self.max_kill_timeout <= 0:
+            raise ConfigError("client.max_kill_timeout must be positive")
         if not self.node_name:
             self.node_name = os.uname().nodename
         return self
@@ -173,5 +177,7 @@ def _apply_client(cfg: AgentConfig, client: dict[str, Any]) -> None:
         cfg.meta.update({str(k).strip('"'): str(v) for k, v in _blocks(client["meta"]).items()})
     if "poll_interval" in client:
         cfg.poll_interval = parse_duration(client["poll_interval"])
+    if "max_kill_timeout" in client:
+        cfg.max_kill_timeout = parse_duration(client["max_kill_timeout"])
     if "watcher" in client:
         cfg.watcher = str(client["watcher"])

@@ -86,6 +86,8 @@ def test_canonical_nulls_are_accepted() -> None:
         ((), ("ID", ""), "Job ID hasn't been provided"),
         ((0,), ("Count", "2"), "Job.TaskGroups[0].Count must be an integer"),
         ((0,), ("Count", -1), "Job.TaskGroups[0].Count must be at least 0, got -1"),
+        ((), ("Priority", 0), "Job.Priority must be at least 1, got 0"),
+        ((), ("Priority", 101), "Job.Priority must be at most 100, got 101"),
         ((0, 0), ("Name", "alloc"), "task name 'alloc' cannot be used as a directory name"),
         ((0, 0), ("Name", "../x"), "task name '../x' cannot be used as a directory name"),
         ((0, 0), ("KillSignal", "SIGWHAT"), 'task "server": unknown kill signal "SIGWHAT"'),

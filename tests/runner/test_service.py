@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,15 +32,15 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     assert not leftovers, f"processes left running: {leftovers}"
 
 
-def make_agent(data_dir: Path) -> Agent:
-    return Agent(AgentConfig(data_dir=str(data_dir), dev=True).finalize())
+def make_agent(data_dir: Path, **config: Any) -> Agent:
+    return Agent(AgentConfig(data_dir=str(data_dir), dev=True, **config).finalize())
 
 
-def run(data_dir: Path, body: Callable[[Agent], Awaitable[T]]) -> T:
+def run(data_dir: Path, body: Callable[[Agent], Awaitable[T]], **config: Any) -> T:
     """Run ``body`` against a fresh agent whose runner is started, bounded in time."""
 
     async def main() -> T:
-        agent = make_agent(data_dir)
+        agent = make_agent(data_dir, **config)
         await agent.runner.start()
         try:
             return await asyncio.wait_for(body(agent), TIMEOUT)
@@ -179,6 +180,27 @@ def test_restart_signal_and_stop(data_dir: Path, tmp_path: Path) -> None:
             runner.restart(alloc_id)
 
     run(data_dir, body)
+
+
+def test_the_client_caps_a_kill_timeout(data_dir: Path, tmp_path: Path) -> None:
+    # The job asks for a minute of grace; the client allows half a second, as Nomad's max_kill_timeout does.
+    code = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nprint('up', flush=True)\ntime.sleep(300)\n"
+
+    async def body(agent: Agent) -> None:
+        (alloc_id,) = place(agent, J.job("k", J.python("t", code, KillTimeout=60 * J.S), type_="service"))
+        logs = Path(agent.allocs.get(alloc_id).path) / "alloc/logs/t.stdout.0"  # type: ignore[union-attr]
+        await until(lambda: logs.exists() and logs.read_bytes() == b"up\n", "the start")
+        started = time.monotonic()
+        agent.runner.stop_alloc(alloc_id)
+        await agent.runner.task_finished(alloc_id, "t").wait()  # type: ignore[union-attr]
+        # Bounded by the test's own timeout rather than judged: only the events are asserted.
+        assert time.monotonic() - started < TIMEOUT
+        events = agent.runner.task_states(alloc_id)["t"]["Events"]
+        killing = next(e for e in events if e["Type"] == "Killing")
+        assert killing["DisplayMessage"] == "Sent interrupt. Waiting 500ms before force killing"
+        assert events[-2]["Type"] == "Terminated" and events[-2]["Details"]["signal"] == "9"
+
+    run(data_dir, body, max_kill_timeout=0.5)
 
 
 def test_sibling_failure_stops_the_other_tasks(data_dir: Path) -> None:

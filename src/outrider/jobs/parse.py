@@ -36,6 +36,8 @@ from outrider.runner.taskstate import go_duration
 
 JOB_TYPES = ("service", "batch")
 DEFAULT_PRIORITY = 50
+# Nomad's job_max_priority default: the servers refuse anything above it.
+MAX_PRIORITY = 100
 DEFAULT_DISK_MB = 300
 MIN_RESTART_INTERVAL = 5_000_000_000  # Nomad's RestartPolicyMinInterval
 
@@ -249,7 +251,7 @@ def parse_job(raw: Any, *, region: str, datacenter: str, namespace: str | None =
     job["NodePool"] = _str(job.get("NodePool"), "Job.NodePool") or "default"
     if job["NodePool"] not in ("default", "all"):
         raise JobError(f'node pool "{job["NodePool"]}" does not exist on this agent')
-    job["Priority"] = _int(job.get("Priority"), "Job.Priority", DEFAULT_PRIORITY, 1)
+    job["Priority"] = _int(job.get("Priority"), "Job.Priority", DEFAULT_PRIORITY, 1, MAX_PRIORITY)
     job["Stop"] = _bool(job.get("Stop"), "Job.Stop")
     groups_raw = _list(job.get("TaskGroups"), "Job.TaskGroups", MAX_GROUPS)
     if not groups_raw:

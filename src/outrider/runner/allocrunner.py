@@ -33,6 +33,7 @@ class AllocRunner:
         cgroup_for: Callable[[str, str], str | None],
         on_terminal: Callable[[str], None],
         next_index: Callable[[], int],
+        max_kill_timeout: int | None = None,
     ) -> None:
         self.alloc = alloc
         self.spec = spec
@@ -56,6 +57,7 @@ class AllocRunner:
                 handle=handle,
                 on_change=self._changed,
                 cgroup=cgroup_for(alloc.id, task.name),
+                max_kill_timeout=max_kill_timeout,
             )
 
     def start(self) -> None:
@@ -94,7 +96,7 @@ class AllocRunner:
         """Kill every task still alive and wait, bounded, for each to be dead."""
         self.kill()
         for runner in self.tasks.values():
-            timeout = runner.spec.kill_timeout / 1e9 + KILL_GRACE
+            timeout = runner.kill_timeout / 1e9 + KILL_GRACE
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(runner.finished.wait(), timeout)
 

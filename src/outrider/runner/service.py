@@ -89,6 +89,7 @@ class TaskRunnerService:
             cgroup_for=self._cgroup_for,
             on_terminal=self._notify_terminal,
             next_index=self.agent.db.next_index,
+            max_kill_timeout=round(self.agent.config.max_kill_timeout * 1e9),
         )
         self._allocs[alloc.id] = runner
         runner.start()

@@ -92,12 +92,17 @@ class TaskRunner:
         handle: dict[str, Any],
         on_change: Callable[[TaskRunner], None],
         cgroup: str | None = None,
+        max_kill_timeout: int | None = None,
     ) -> None:
         self.alloc_id = alloc_id
         self.alloc_path = alloc_path
         self.state_dir = state_dir
         self.context = context
         self.spec = spec
+        # The job asks for a kill timeout; the client caps it (Nomad's max_kill_timeout, ns).
+        self.kill_timeout = (
+            spec.kill_timeout if max_kill_timeout is None else min(spec.kill_timeout, max_kill_timeout)
+        )
         self.name = spec.name
         self.store = store
         self.state = state
@@ -200,7 +205,7 @@ class TaskRunner:
             log_dir=os.path.join(self.alloc_path, "alloc", "logs"),
             logs=self.spec.logs,
             kill_signal=signal_number(self.spec.kill_signal) or signal.SIGINT,
-            kill_timeout=self.spec.kill_timeout,
+            kill_timeout=self.kill_timeout,
             cgroup=self.cgroup,
         )
 
@@ -326,7 +331,7 @@ class TaskRunner:
         if self.state.state == ts.DEAD or self.killing:
             return
         self.killing = True
-        self._event(event or ts.new_event(ts.KILLING, KillTimeout=self.spec.kill_timeout))
+        self._event(event or ts.new_event(ts.KILLING, KillTimeout=self.kill_timeout))
         self._persist()
         if self.supervisor is not None:
             self.supervisor.send(signal.SIGTERM)
