@@ -36,7 +36,8 @@ async def _measure_all(ctx: Context, agent: AgentProcess) -> dict[str, object]:
     base_cpu, base_rss = await _windows(agent, plan.runs, window)
     out: dict[str, object] = {"baseline": (base_cpu, base_rss)}
     fds_before = agent.open_fds()
-    per_follower = 3.0  # a socket, the file and its directory: corrected after the first count
+    # Its socket (followers of one file share the file's descriptors): corrected after the first count.
+    per_follower = 1.0
     for wanted in plan.idle_counts:
         fits = int((agent.fd_limit() - fds_before - 256) / per_follower) // 500 * 500
         n = wanted if wanted <= fits else fits
@@ -164,7 +165,7 @@ SCENARIO = Scenario(
         "agent process and its CPU use (percent of one core, heartbeats included) over the "
         "measuring window, split into as many sub-windows as runs; medians reported, plus RSS "
         "per follower above the no-follower baseline and the time to open them all. A count that "
-        "would need more descriptors than the agent's hard limit allows (about three per follower) "
+        "would need more descriptors than the agent's hard limit allows (about one per follower) "
         "is measured at the largest multiple of 500 that fits, and the row says so."
     ),
 )

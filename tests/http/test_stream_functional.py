@@ -307,6 +307,25 @@ def test_connect_and_drop_releases_descriptors(agent: AgentProcess, alloc: Alloc
     assert settles(agent.open_fds, before)
 
 
+def test_followers_of_one_file_share_its_descriptors(agent: AgentProcess, alloc: AllocFixture) -> None:
+    # Each follower costs the agent its socket; the file and its directory are open once.
+    alloc.write(LOG, b"x")
+    url = stream_url(alloc)
+    n = 60
+    with agent.client(limits=httpx.Limits(max_connections=n + 5)) as client:
+        with client.stream("GET", url, params={"path": LOG}):
+            pass
+        time.sleep(0.2)
+        before = agent.open_fds()
+        with contextlib.ExitStack() as streams:
+            for _ in range(n):
+                resp = streams.enter_context(client.stream("GET", url, params={"path": LOG}))
+                assert resp.status_code == 200
+            held = agent.open_fds() - before
+        assert n <= held <= n + 4, f"{held} descriptors for {n} followers"
+    assert settles(agent.open_fds, before)
+
+
 def settles(probe: Any, expected: int, timeout: float = 5.0) -> bool:
     """True once ``probe()`` returns ``expected`` (the server notices hang-ups asynchronously)."""
     deadline = time.monotonic() + timeout

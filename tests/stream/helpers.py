@@ -16,7 +16,8 @@ from outrider.stream import FileFollower, StreamService, TailReader, json_string
 def open_reader(service: StreamService, path: Path, offset: int = 0) -> TailReader:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     parent = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    return TailReader(fd, parent, path.name, offset, buffer=service.scratch)
+    # Through the service, as the endpoints do: followers of one file share its descriptors.
+    return service.reader(fd, parent, path.name, offset)
 
 
 def make_follower(

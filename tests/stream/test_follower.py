@@ -347,6 +347,8 @@ def test_close_releases_file_watch_and_hub(run: Runner[Any], log: Path) -> None:
         for f in followers:
             f.bind(Wake())
         assert service.stats()["subscribers"] == 5
+        # Five readers of one file: one descriptor for the file, one for its directory.
+        assert (service.stats()["descriptors"], service.stats()["descriptor_uses"]) == (2, 10)
         for f in followers:
             f.close()
             f.close()
@@ -358,6 +360,8 @@ def test_close_releases_file_watch_and_hub(run: Runner[Any], log: Path) -> None:
             "inotify_watches": 0,
             "polled": 0,
             "subscribers": 0,
+            "descriptors": 0,
+            "descriptor_uses": 0,
         }
         await service.stop()
         await asyncio.sleep(0)

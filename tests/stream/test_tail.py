@@ -195,6 +195,21 @@ def test_closed_reader_refuses_io_and_closes_once(impl: ModuleType, log: Path) -
             call()
 
 
+def test_a_release_callback_gets_both_descriptors_once_instead_of_close(impl: ModuleType, log: Path) -> None:
+    given: list[int] = []
+    r = open_reader(impl, log, release=given.append)
+    fd, parent = r.fd, r._parent_fd if hasattr(r, "_parent_fd") else None
+    r.close()
+    r.close()
+    assert len(given) == 2 and given[0] == fd
+    if parent is not None:
+        assert given[1] == parent
+    # Released, not closed: the owner of the descriptors closes them.
+    for n in given:
+        os.fstat(n)
+        os.close(n)
+
+
 @pytest.mark.parametrize(("offset", "chunk", "buf"), [(-1, 10, None), (0, 0, None), (0, 10, bytearray())])
 def test_bad_arguments(impl: ModuleType, log: Path, offset: int, chunk: int, buf: bytearray | None) -> None:
     fd = os.open(log, os.O_RDONLY | os.O_CLOEXEC)

@@ -13,6 +13,7 @@ cdef class TailReader:
     cdef long long _offset
     cdef bint _eof
     cdef bint _closed
+    cdef object _release
     cdef bytearray _buf
     cdef object _view
 

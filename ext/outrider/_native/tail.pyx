@@ -23,7 +23,7 @@ cdef class TailReader:
 
     def __init__(
         self, int fd, int parent_fd, name, long long offset, Py_ssize_t chunk_size=DEFAULT_CHUNK_SIZE,
-        bytearray buffer=None,
+        bytearray buffer=None, release=None,
     ):
         cdef struct_stat st
         if offset < 0:
@@ -45,6 +45,7 @@ cdef class TailReader:
         self._offset = offset
         self._eof = False
         self._closed = False
+        self._release = release
         self._buf = buffer
         self._view = memoryview(buffer)
 
@@ -139,11 +140,17 @@ cdef class TailReader:
         self._eof = False
 
     def close(self):
-        """Close both descriptors; later calls do nothing."""
+        """Close (or release) both descriptors; later calls do nothing."""
         cdef int rc_file, rc_dir, err = 0
         if self._closed:
             return
         self._closed = True
+        if self._release is not None:
+            try:
+                self._release(self._fd)
+            finally:
+                self._release(self._parent_fd)
+            return
         rc_file = close(self._fd)
         if rc_file != 0:
             err = errno

@@ -1,5 +1,7 @@
 """Reading the growing end of an open file (compiled twin of ``outrider.stream.tail_py``)."""
 
+from collections.abc import Callable
+
 from outrider.stream.tail_py import CheckResult
 
 DEFAULT_CHUNK_SIZE: int
@@ -17,6 +19,8 @@ class TailReader:
         chunk_size: size of the reused read buffer, the most one :meth:`read` returns.
         buffer: read into this bytearray instead of allocating ``chunk_size`` bytes.
             Readers that consume each read before the next may share one buffer.
+        release: called with each descriptor when the reader closes, instead of
+            closing it (descriptors shared with other readers).
 
     Raises:
         ValueError: a negative ``offset``, a ``chunk_size`` below 1 or an empty ``buffer``.
@@ -31,6 +35,7 @@ class TailReader:
         offset: int,
         chunk_size: int = ...,
         buffer: bytearray | None = None,
+        release: Callable[[int], None] | None = None,
     ) -> None: ...
     @property
     def fd(self) -> int:
@@ -72,6 +77,6 @@ class TailReader:
     def rewind(self, offset: int = 0) -> None:
         """Continue reading from ``offset`` (0 after a truncation)."""
     def close(self) -> None:
-        """Close both descriptors; later calls do nothing."""
+        """Close (or release) both descriptors; later calls do nothing."""
     def __enter__(self) -> TailReader: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -67,12 +67,7 @@ def open_tail(
     # The kernel fails a read that would end past the largest file offset (EINVAL), and
     # no file holds data there; starting just short of it reads nothing, as past any EOF.
     start = min(start, MAX_FILE_OFFSET - len(service.scratch))
-    try:
-        return TailReader(fd, parent_fd, name, start, buffer=service.scratch)
-    except BaseException:
-        os.close(fd)
-        os.close(parent_fd)
-        raise
+    return service.reader(fd, parent_fd, name, start)
 
 
 async def fs_stream(request: Request, alloc_id: str) -> StreamResponse:

@@ -281,6 +281,8 @@ HELP = {
     "outrider.stream.inotify_watches": "inotify watches held",
     "outrider.stream.polled": "objects watched by polling",
     "outrider.stream.subscribers": "watch subscriptions",
+    "outrider.stream.descriptors": "descriptors held for followed files and their directories",
+    "outrider.stream.descriptor_uses": "stream readers served by those descriptors",
 }
 
 

@@ -384,12 +384,7 @@ class LogsSource:
         except OSError as exc:
             os.close(fd)
             raise self._stream_error(rel, exc) from exc
-        try:
-            return TailReader(fd, parent_fd, file.name, offset, buffer=self._service.scratch)
-        except BaseException:
-            os.close(fd)
-            os.close(parent_fd)
-            raise
+        return self._service.reader(fd, parent_fd, file.name, offset)
 
     @staticmethod
     def _stream_error(rel: str, exc: OSError, op: str = "open") -> LogStreamError:

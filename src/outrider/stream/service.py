@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import weakref
 from typing import TYPE_CHECKING, Protocol
 
+from outrider.stream.descriptors import SharedDescriptors
 from outrider.stream.fanout import Hubs
 from outrider.stream.sender import HEARTBEAT_INTERVAL
+from outrider.stream.tail import TailReader
 from outrider.stream.watcher import Watcher
 
 if TYPE_CHECKING:
@@ -51,6 +54,7 @@ class StreamService:
         # Every read lands here and is encoded before the next read starts (one event loop),
         # so one buffer serves every follower of the agent.
         self.scratch = bytearray(READ_CHUNK)
+        self.descriptors = SharedDescriptors()
         self._stopping = stopping
         self._streams: set[StreamResponse] = set()
         self._timer: asyncio.TimerHandle | None = None
@@ -76,7 +80,38 @@ class StreamService:
 
     def stats(self) -> dict[str, int | str]:
         """Counters for metrics: open streams, hubs and watcher state."""
-        return {"streams": len(self._streams), **self.hubs.stats(), **self.watcher.stats()}
+        fds = self.descriptors.stats()
+        return {
+            "streams": len(self._streams),
+            **self.hubs.stats(),
+            **self.watcher.stats(),
+            "descriptors": fds["descriptors"],
+            "descriptor_uses": fds["uses"],
+        }
+
+    def reader(self, fd: int, parent_fd: int, name: str | bytes, offset: int) -> TailReader:
+        """A reader of the file ``fd`` found as ``name`` in the directory ``parent_fd``, from ``offset``.
+
+        Both descriptors are consumed, on error too: every reader of the same file
+        (and of the same directory) shares one descriptor of it with the others.
+        """
+        fds = self.descriptors
+        try:
+            fd = fds.share(fd)
+        except BaseException:
+            os.close(parent_fd)
+            raise
+        try:
+            parent_fd = fds.share(parent_fd)
+        except BaseException:
+            fds.release(fd)
+            raise
+        try:
+            return TailReader(fd, parent_fd, name, offset, buffer=self.scratch, release=fds.release)
+        except BaseException:
+            fds.release(fd)
+            fds.release(parent_fd)
+            raise
 
     # -- streams -------------------------------------------------------------------------------
 

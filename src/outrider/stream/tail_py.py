@@ -10,6 +10,7 @@ without racing a poll interval (spec §5.5, §18 items 3 and 4).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Literal
 
 CheckResult = Literal["ok", "truncated", "replaced", "deleted"]
@@ -30,6 +31,8 @@ class TailReader:
         chunk_size: size of the reused read buffer, the most one :meth:`read` returns.
         buffer: read into this bytearray instead of allocating ``chunk_size`` bytes.
             Readers that consume each read before the next may share one buffer.
+        release: called with each descriptor when the reader closes, instead of
+            closing it (descriptors shared with other readers).
     """
 
     def __init__(
@@ -40,6 +43,7 @@ class TailReader:
         offset: int,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         buffer: bytearray | None = None,
+        release: Callable[[int], None] | None = None,
     ) -> None:
         if offset < 0:
             raise ValueError(f"negative offset {offset}")
@@ -58,6 +62,7 @@ class TailReader:
         self._offset = offset
         self._eof = False
         self._closed = False
+        self._release = os.close if release is None else release
         self._buf = buffer
         self._view = memoryview(buffer)
 
@@ -157,14 +162,14 @@ class TailReader:
             raise ValueError("I/O operation on a closed TailReader")
 
     def close(self) -> None:
-        """Close both descriptors; later calls do nothing."""
+        """Close (or release) both descriptors; later calls do nothing."""
         if self._closed:
             return
         self._closed = True
         try:
-            os.close(self._fd)
+            self._release(self._fd)
         finally:
-            os.close(self._parent_fd)
+            self._release(self._parent_fd)
 
     def __enter__(self) -> TailReader:
         return self
