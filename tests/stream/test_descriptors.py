@@ -62,7 +62,9 @@ def test_objects_and_open_modes_are_kept_apart(fds: SharedDescriptors, tmp_path:
         fds.release(fd)
 
 
-def test_a_file_replaced_under_its_name_gets_its_own_descriptor(fds: SharedDescriptors, tmp_path: Path) -> None:
+def test_a_file_replaced_under_its_name_gets_its_own_descriptor(
+    fds: SharedDescriptors, tmp_path: Path
+) -> None:
     path = tmp_path / "log"
     path.write_bytes(b"old")
     old = fds.share(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
