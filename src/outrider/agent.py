@@ -17,6 +17,7 @@ from outrider.http.auth import Authorizer
 from outrider.meta import MetaStore, static_meta
 from outrider.runner.service import TaskRunnerService
 from outrider.state.db import StateDB
+from outrider.state.index_watch import IndexWatch
 from outrider.stats.service import attach as attach_stats
 
 log = logging.getLogger("outrider.agent")
@@ -41,6 +42,9 @@ class Agent:
         os.makedirs(os.path.join(config.data_dir, "client"), mode=0o700, exist_ok=True)
         self.db = StateDB(os.path.join(config.data_dir, "client", "state.db"))
         self.node_id = self.db.node_id()
+        # Blocking queries on jobs and allocations wait on this; every new index reaches it.
+        self.index = IndexWatch(self.db.current_index())
+        self.db.on_index = self._index_advanced
         self.allocs = AllocRegistry(self.db, config.alloc_dir)
         self.authorizer = Authorizer(config.acl_enabled)
         self.started_at = time.time()
@@ -51,6 +55,10 @@ class Agent:
         self.runner = TaskRunnerService(self)
         self.add_service(self.runner)
         attach_stats(self)
+
+    def _index_advanced(self, name: str, value: int) -> None:
+        if name == "raft":
+            self.index.advanced(value)
 
     def add_service(self, service: Service) -> None:
         self.services.append(service)

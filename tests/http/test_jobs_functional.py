@@ -3,6 +3,7 @@ re-register, exact log capture, python-nomad, and an agent killed with SIGKILL m
 
 from __future__ import annotations
 
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -206,6 +207,43 @@ def test_stop_then_purge(agent: AgentProcess, http: httpx.Client) -> None:
     wait_for(
         lambda: not (agent.alloc_dir / stub["ID"]).exists(), what="the purged allocation's directory to go"
     )
+
+
+def test_blocking_queries_wait_for_the_next_change(tmp_path: Path) -> None:
+    # The web UI and the Go client watch jobs and allocations with ?index=: held until the state
+    # moves. An agent of its own, so that no other test's task changes the index meanwhile.
+    data_dir = tmp_path / "data"
+    agent = start_agent(data_dir)
+    try:
+        with agent.client() as http:
+            register(http, J.job("watched", J.sh("t", "sleep 60"), type_="service"))
+            (stub,) = allocs(http, "watched")
+            wait_status(http, stub["ID"], "running")
+            url = f"/v1/allocation/{stub['ID']}"
+            index = int(http.get(url).headers["x-nomad-index"])
+            held = {"index": str(index), "wait": "60s"}
+            with (
+                concurrent.futures.ThreadPoolExecutor(3) as pool,
+                agent.client() as c1,
+                agent.client() as c2,
+                agent.client() as c3,
+            ):
+                held_alloc = pool.submit(c1.get, url, params=held)
+                held_list = pool.submit(c2.get, "/v1/allocations", params=held)
+                quick = pool.submit(c3.get, "/v1/jobs", params={"index": str(index), "wait": "100ms"})
+                # With nothing changing, the short wait answers with the index it was given.
+                assert quick.result(timeout=10).headers["x-nomad-index"] == str(index)
+                assert not held_alloc.done() and not held_list.done()
+                assert http.post(f"{url}/stop").status_code == 200
+                changed = held_alloc.result(timeout=20)
+                listed = held_list.result(timeout=20)
+            assert int(changed.headers["x-nomad-index"]) > index and changed.json()["ModifyIndex"] > index
+            assert int(listed.headers["x-nomad-index"]) > index
+            # An older index answers at once.
+            assert http.get(url, params={"index": "1", "wait": "60s"}).json()["ID"] == stub["ID"]
+    finally:
+        agent.stop()
+        kill_leftovers(data_dir)
 
 
 def test_restart_and_signal(agent: AgentProcess, http: httpx.Client) -> None:

@@ -4,7 +4,8 @@
 Routing follows Nomad's handlers: ``/v1/job/`` takes the rest of the path and
 recognises a known suffix, so job IDs may contain slashes. Reads carry
 ``X-Nomad-Index``, ``X-Nomad-KnownLeader`` and ``X-Nomad-LastContact``; writes
-carry ``X-Nomad-Index``. Blocking queries (``?index=``) answer at once.
+carry ``X-Nomad-Index``. Blocking queries (``?index=``, ``?wait=``) are held until
+the state's index moves past the one given (:mod:`outrider.http.blocking`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from outrider.agent import Agent
 from outrider.allocs import Allocation
 from outrider.gostrconv import GoSyntaxError, parse_bool, quote
 from outrider.http import auth
+from outrider.http.blocking import block
 from outrider.http.body import read_body
 from outrider.http.errors import APIError
 from outrider.http.methods import ANY_METHOD
@@ -78,6 +80,7 @@ async def jobs_root(request: Request) -> Response:
     if request.method == "GET":
         namespace = _namespace(query)
         agent.authorizer.allow_namespace(token_of(request), namespace, auth.LIST_JOBS, auth.READ_JOB)
+        await block(agent, query, agent.index)
         prefix = query.get("prefix")
         records = jobs.store.all(None if namespace == "*" else namespace)
         stubs = [job_stub(r, jobs.allocs_of(r.namespace, r.id)) for r in records if r.id.startswith(prefix)]
@@ -116,6 +119,7 @@ async def job_specific(request: Request) -> Response:
             if request.method != "GET":
                 raise APIError(405, INVALID_METHOD)
             agent.authorizer.allow_namespace(token, namespace, auth.READ_JOB)
+            await block(agent, query, agent.index)
             allocs = jobs.allocs_of(namespace, job_id)
             if suffix == "/allocations":
                 node = (agent.node_id, agent.config.node_name)
@@ -126,6 +130,7 @@ async def job_specific(request: Request) -> Response:
             return _read(job_summary(rec, allocs), query, jobs)
     if request.method == "GET":
         agent.authorizer.allow_namespace(token, namespace, auth.READ_JOB)
+        await block(agent, query, agent.index)
         rec = jobs.store.get(namespace, path)
         if rec is None:
             raise APIError(404, "job not found")
@@ -161,6 +166,7 @@ async def allocations(request: Request) -> Response:
         raise APIError(405, INVALID_METHOD)
     namespace = _namespace(query)
     agent.authorizer.allow_namespace(token_of(request), namespace, auth.READ_JOB)
+    await block(agent, query, agent.index)
     prefix = query.get("prefix")
     with_states = query.get("task_states") != "false"
     found = sorted(
@@ -199,6 +205,7 @@ async def allocation_specific(request: Request) -> Response:
     if request.method != "GET":
         raise APIError(405, INVALID_METHOD)
     agent.authorizer.allow_namespace(token, alloc.namespace, auth.READ_JOB)
+    await block(agent, query, agent.index)
     return _read(alloc_json(alloc, agent.runner, agent.node_id, agent.config.node_name), query, jobs)
 
 

@@ -8,10 +8,7 @@ servers see it 5 to 10 s later, spec §13.3 step 5). Blocking queries (``?index=
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-import random
 from typing import Any
 
 from starlette.requests import Request
@@ -19,16 +16,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from outrider.agent import Agent
-from outrider.config import parse_duration
 from outrider.gostrconv import GoSyntaxError, format_rfc3339nano, parse_bool, quote
+from outrider.http.blocking import block
 from outrider.http.errors import APIError
 from outrider.http.methods import ANY_METHOD
 from outrider.http.params import Query, check_generic, query_of, token_of
 from outrider.http.responses import json_response
 from outrider.stats.fingerprint import Fingerprint, node_resources, reserved_resources
-
-DEFAULT_WAIT = 300.0
-MAX_WAIT = 600.0
 
 
 def http_addr(request: Request, agent: Agent) -> str:
@@ -155,28 +149,6 @@ def _query_headers(index: int) -> dict[str, str]:
     return {"X-Nomad-Index": str(index), "X-Nomad-KnownLeader": "true", "X-Nomad-LastContact": "0"}
 
 
-async def _block(request: Request, agent: Agent, query: Query) -> None:
-    """Nomad's blocking query: wait while ``?index=`` is current, up to ``?wait=`` (default 5 min)."""
-    raw_index = query.get("index")
-    if not raw_index:
-        return
-    index = int(raw_index)
-    store = agent.meta
-    if index < store.modify_index:
-        return
-    wait = min(parse_duration(query.get("wait")) if query.get("wait") else DEFAULT_WAIT, MAX_WAIT)
-    wait += random.uniform(0, wait / 16)  # Nomad's jitter spreads out simultaneous watchers.
-    change = asyncio.ensure_future(store.wait_for_change(index, wait))
-    stopping = asyncio.ensure_future(agent.stopping.wait())
-    try:
-        await asyncio.wait({change, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for fut in (change, stopping):
-            fut.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await fut
-
-
 def _bool_param(query: Query, name: str) -> bool:
     value = query.get(name)
     if not value:
@@ -196,7 +168,7 @@ async def node_get(request: Request) -> Response:
     agent.authorizer.allow_node(token_of(request), write=False)
     if request.path_params["node_id"] != agent.node_id:
         raise APIError(404, "node not found")
-    await _block(request, agent, query)
+    await block(agent, query, agent.meta)
     node = node_view(request, agent)
     return json_response(node, query, headers=_query_headers(node["ModifyIndex"]))
 
@@ -210,7 +182,7 @@ async def nodes_list(request: Request) -> Response:
     agent.authorizer.allow_node(token_of(request), write=False)
     resources = _bool_param(query, "resources")
     os_attrs = _bool_param(query, "os")
-    await _block(request, agent, query)
+    await block(agent, query, agent.meta)
     node = node_view(request, agent)
     stubs = [node_stub(node, resources, os_attrs)] if node["ID"].startswith(query.get("prefix")) else []
     return json_response(stubs, query, headers=_query_headers(node["ModifyIndex"]))

@@ -77,8 +77,7 @@ class JobStore:
 
     def current_index(self) -> int:
         """The latest index handed out (``X-Nomad-Index`` of reads), without taking a new one."""
-        rows = self.db.query("SELECT value FROM counters WHERE name = 'raft'")
-        return int(rows[0][0]) if rows else 0  # type: ignore[call-overload]
+        return self.db.current_index()
 
 
 def _record(row: tuple[object, ...]) -> JobRecord:

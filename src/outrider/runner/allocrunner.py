@@ -78,7 +78,9 @@ class AllocRunner:
                 if other is not runner:
                     other.kill(ts.new_event(ts.SIBLING_FAILED, FailedSibling=runner.name))
         status, _ = ts.client_status([r.state for r in self.tasks.values()])
-        if status != self.alloc.client_status and not self.alloc.destroyed:
+        if not self.alloc.destroyed:
+            # Any task change is a change of the allocation (its TaskStates): a new index, as
+            # Nomad's client updates bump it, so blocking queries on the allocation return.
             with contextlib.suppress(KeyError):
                 self.registry.update_status(
                     self.alloc.id, client_status=status, modify_index=self._next_index()

@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from outrider.state.schema import MIGRATIONS
 
@@ -39,6 +39,7 @@ class StateDB:
                 f"cannot open state database {path}: {exc}; check the data dir's permissions"
             ) from exc
         self._lock = threading.RLock()
+        self.on_index: Callable[[str, int], None] | None = None
         self._migrate()
 
     def _migrate(self) -> None:
@@ -92,7 +93,10 @@ class StateDB:
         return node_id
 
     def next_index(self, name: str = "raft") -> int:
-        """A monotonically increasing counter, standing in for Nomad's Raft index."""
+        """A monotonically increasing counter, standing in for Nomad's Raft index.
+
+        Once committed, the new value is reported to :attr:`on_index` (``name, value``).
+        """
         with self.transaction() as conn:
             row = conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
             value = (int(row[0]) if row else 0) + 1
@@ -100,7 +104,14 @@ class StateDB:
                 "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = ?",
                 (name, value, value),
             )
-            return value
+        if self.on_index is not None:
+            self.on_index(name, value)
+        return value
+
+    def current_index(self, name: str = "raft") -> int:
+        """The latest value :meth:`next_index` handed out, without taking a new one."""
+        rows = self.query("SELECT value FROM counters WHERE name = ?", (name,))
+        return int(rows[0][0]) if rows else 0  # type: ignore[call-overload]
 
     def close(self) -> None:
         with self._lock:
