@@ -170,11 +170,11 @@ def _append_int(n: int, width: int) -> str:
     return f"-{-n:0{width}d}" if n < 0 else f"{n:0{width}d}"
 
 
-# Recent seconds' formatted text keyed by second; each entry keeps the
-# ``struct_time`` it came from, and a hit is used only when ``localtime`` still
-# gives the same fields, so a zone change (``TZ`` plus ``tzset``) is never masked.
-_SECONDS_CACHE: dict[int, tuple[time.struct_time, str, str]] = {}
-_SECONDS_CACHE_MAX = 256
+# Recent seconds' formatted text, keyed by the second and the process's zone settings
+# (``time.tzset`` rewrites ``tzname``, ``timezone`` and ``altzone``), so a zone change is
+# never masked and a hit costs no ``localtime`` call.
+_SECONDS_CACHE: dict[tuple[int, tuple[str, str], int, int], tuple[str, str]] = {}
+_SECONDS_CACHE_MAX = 4096
 
 
 def _format_second(tm: time.struct_time) -> tuple[str, str]:
@@ -198,15 +198,15 @@ def format_rfc3339nano(ns: int) -> str:
     dropped when zero; the zone is ``Z`` at offset 0, else ``+hh:mm``/``-hh:mm``.
     """
     sec, frac = divmod(ns, 1_000_000_000)
-    tm = time.localtime(sec)
-    cached = _SECONDS_CACHE.get(sec)
-    if cached is not None and cached[0] == tm and cached[0].tm_gmtoff == tm.tm_gmtoff:
-        head, zone = cached[1], cached[2]
+    key = (sec, time.tzname, time.timezone, time.altzone)
+    cached = _SECONDS_CACHE.get(key)
+    if cached is not None:
+        head, zone = cached
     else:
-        head, zone = _format_second(tm)
+        head, zone = _format_second(time.localtime(sec))
         if len(_SECONDS_CACHE) >= _SECONDS_CACHE_MAX:
             _SECONDS_CACHE.clear()
-        _SECONDS_CACHE[sec] = (tm, head, zone)
+        _SECONDS_CACHE[key] = (head, zone)
     if frac:
         return f"{head}.{f'{frac:09d}'.rstrip('0')}{zone}"
     return head + zone
