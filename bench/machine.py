@@ -22,7 +22,7 @@ PACKAGES = (
     "orjson",
     "pytest-benchmark",
 )
-NATIVE = ("readat", "safe_open", "sniff", "filemode", "framer", "tail", "inotify")
+NATIVE = ("readat", "safe_open", "sniff", "filemode", "framer", "tail", "inotify", "listing")
 
 
 def _cpu_model() -> str:

@@ -32,6 +32,7 @@ from outrider.fs.allocdir import (
 )
 from outrider.fs.errors import PathEscapesError
 from outrider.fs.filemode import file_mode_string
+from outrider.fs.listing import list_dir
 from outrider.fs.readat import ChunkReader
 from outrider.fs.safe_open import is_secret_path
 from outrider.fs.sniff import detect_content_type
@@ -140,14 +141,14 @@ def lookup_live(agent: Agent, alloc_id: str) -> Allocation:
     return alloc
 
 
-def file_info(name: str, st: os.stat_result) -> dict[str, Any]:
-    """An ``AllocFileInfo`` without ``ContentType`` (spec §2.4)."""
+def file_info(name: str, mode: int, size: int, mtime_ns: int) -> dict[str, Any]:
+    """An ``AllocFileInfo`` without ``ContentType`` (spec §2.4), from an ``lstat``/``fstat``'s fields."""
     return {
-        "FileMode": file_mode_string(st.st_mode),
-        "IsDir": stat_mod.S_ISDIR(st.st_mode),
-        "ModTime": format_rfc3339nano(st.st_mtime_ns),
+        "FileMode": file_mode_string(mode),
+        "IsDir": stat_mod.S_ISDIR(mode),
+        "ModTime": format_rfc3339nano(mtime_ns),
         "Name": safe_text(name),
-        "Size": st.st_size,
+        "Size": size,
     }
 
 
@@ -181,17 +182,8 @@ async def fs_ls(request: Request, alloc_id: str) -> Response:
 
 
 def _list(dir_fd: int) -> list[dict[str, Any]]:
-    entries = []
-    with os.scandir(dir_fd) as it:
-        for entry in it:
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                # Vanished between readdir and stat: skip it rather than fail the listing (§18 item 25).
-                continue
-            entries.append((os.fsencode(entry.name), entry.name, st))
-    entries.sort(key=lambda e: e[0])
-    return [file_info(name, st) for _, name, st in entries]
+    # Sorted by name bytes; entries that vanish mid-listing are skipped (§18 item 25).
+    return [file_info(name, mode, size, mtime) for name, mode, size, mtime in list_dir(dir_fd)]
 
 
 async def fs_stat(request: Request, alloc_id: str) -> Response:
@@ -213,7 +205,7 @@ async def fs_stat(request: Request, alloc_id: str) -> Response:
     name = rel.rsplit("/", 1)[-1] if rel else os.path.basename(alloc.path)
     if rel.endswith(".json"):
         content_type = "application/json"
-    info = file_info(name, st)
+    info = file_info(name, st.st_mode, st.st_size, st.st_mtime_ns)
     info["ContentType"] = content_type
     return json_response(info, query)
 
