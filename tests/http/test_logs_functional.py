@@ -4,6 +4,7 @@ allocations and python-nomad (spec §9, §17, §18 items 7-11)."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -328,6 +329,25 @@ def test_task_and_log_state_errors(http: httpx.Client) -> None:
 @pytest.fixture
 def external(agent: AgentProcess) -> AllocFixture:
     return make_external_alloc(agent.alloc_dir, ("web", "idle"))
+
+
+def test_log_followers_of_one_task_share_descriptors(agent: AgentProcess, external: AllocFixture) -> None:
+    # Each follower costs the agent its socket: the log directory, its parent and the file are open once.
+    external.write("alloc/logs/web.stdout.0", b"zero\n")
+    url = f"/v1/client/fs/logs/{external.id}"
+    params = {"task": "web", "type": "stdout", "follow": "true"}
+    n = 40
+    with agent.client(limits=httpx.Limits(max_connections=n + 5)) as client:
+        with client.stream("GET", url, params=params):
+            pass
+        before = agent.settled_fds(at_most=agent.open_fds())
+        with contextlib.ExitStack() as streams:
+            for _ in range(n):
+                resp = streams.enter_context(client.stream("GET", url, params=params))
+                assert resp.status_code == 200
+            held = agent.open_fds() - before
+        assert n <= held <= n + 6, f"{held} descriptors for {n} log followers"
+    assert agent.settled_fds(at_most=before, timeout=5) <= before
 
 
 def test_external_allocation_logs(http: httpx.Client, external: AllocFixture) -> None:

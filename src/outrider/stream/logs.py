@@ -219,7 +219,8 @@ class LogsSource:
         service: StreamService,
         finished: asyncio.Event | None,
     ) -> None:
-        self._dir_fd = dir_fd
+        # Followers of one task's logs share the directory's descriptors (and the files').
+        self._dir_fd = service.descriptors.share(dir_fd)
         self._task = task
         self._type = log_type
         self._follow = follow
@@ -270,7 +271,9 @@ class LogsSource:
         # While a descriptor holds it, a removed directory reports nothing about itself
         # (no IN_DELETE_SELF); its parent does, so garbage collection is noticed at once.
         try:
-            self._parent_fd = os.open("..", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self._dir_fd)
+            self._parent_fd = self._service.descriptors.share(
+                os.open("..", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self._dir_fd)
+            )
         except OSError:
             self._parent_fd = -1
         else:
@@ -298,12 +301,13 @@ class LogsSource:
             if watch is not None:
                 watch.close()
         self._dir_watch = self._parent_watch = None
+        fds = self._service.descriptors
         if self._parent_fd >= 0:
-            os.close(self._parent_fd)
+            fds.release(self._parent_fd)
             self._parent_fd = -1
         self._retire()
         if self._dir_fd >= 0:
-            os.close(self._dir_fd)
+            fds.release(self._dir_fd)
             self._dir_fd = -1
 
     def produce(self) -> bytes:
