@@ -33,9 +33,20 @@ class ResponseHeaders:
         self.extra = [
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (extra_headers or {}).items()
         ]
+        # The three possible sets, built once; shared by every response, so never mutated.
+        vary = (b"vary", b"Origin")
+        self._cors = [*self.extra, vary]
+        self._cors_origin = [
+            *self._cors,
+            (b"access-control-allow-origin", b"*"),
+            (b"access-control-allow-credentials", b"true"),
+        ]
 
     def plan(self, scope: Scope) -> tuple[tuple[bytes | None, bytes] | None, list[tuple[bytes, bytes]]]:
-        """What an HTTP request gets: ``(origin, method)`` when it is a CORS preflight, else the headers to add."""
+        """What an HTTP request gets: ``(origin, method)`` when it is a CORS preflight, else the headers to add.
+
+        The returned list is shared between requests: read it, never change it.
+        """
         cors = scope["path"] not in _NOT_CORS
         origin = None
         acrm = None
@@ -45,15 +56,13 @@ class ResponseHeaders:
             elif name == b"access-control-request-method":
                 acrm = value
         method = scope["method"]
-        if cors and method == "OPTIONS" and acrm is not None:
+        if not cors:
+            return None, self.extra
+        if method == "OPTIONS" and acrm is not None:
             return (origin, acrm), []
-        added: list[tuple[bytes, bytes]] = list(self.extra)
-        if cors:
-            added.append((b"vary", b"Origin"))
-            if origin is not None and method in _SIMPLE_METHODS:
-                added.append((b"access-control-allow-origin", b"*"))
-                added.append((b"access-control-allow-credentials", b"true"))
-        return None, added
+        if origin is not None and method in _SIMPLE_METHODS:
+            return None, self._cors_origin
+        return None, self._cors
 
     async def preflight(self, scope: Scope, send: Send, origin: bytes | None, acrm: bytes) -> None:
         headers = [

@@ -20,7 +20,18 @@ class Query:
 
     def __init__(self, raw: bytes) -> None:
         values: dict[str, list[str]] = {}
-        if raw:
+        if raw and b"%" not in raw and b"+" not in raw:
+            # Nothing is escaped (the usual query): decode once, then split. "&" and "=" are
+            # ASCII, never part of a UTF-8 sequence, so this is the per-part decode's result.
+            for pair in raw.decode("utf-8", "surrogateescape").split("&"):
+                if pair:
+                    key, _, value = pair.partition("=")
+                    got = values.get(key)
+                    if got is None:
+                        values[key] = [value]
+                    else:
+                        got.append(value)
+        elif raw:
             for pair in raw.split(b"&"):
                 if not pair:
                     continue
