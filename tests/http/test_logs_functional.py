@@ -8,6 +8,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -340,13 +341,15 @@ def test_log_followers_of_one_task_share_descriptors(agent: AgentProcess, extern
     with agent.client(limits=httpx.Limits(max_connections=n + 5)) as client:
         with client.stream("GET", url, params=params):
             pass
-        before = agent.settled_fds(at_most=agent.open_fds())
+        time.sleep(0.2)
+        before = agent.open_fds()
         with contextlib.ExitStack() as streams:
             for _ in range(n):
                 resp = streams.enter_context(client.stream("GET", url, params=params))
                 assert resp.status_code == 200
             held = agent.open_fds() - before
-        assert n <= held <= n + 6, f"{held} descriptors for {n} log followers"
+        # The first stream reuses the warm-up's connection: n - 1 new sockets at least.
+        assert n - 1 <= held <= n + 6, f"{held} descriptors for {n} log followers"
     assert agent.settled_fds(at_most=before, timeout=5) <= before
 
 

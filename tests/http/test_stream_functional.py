@@ -322,7 +322,8 @@ def test_followers_of_one_file_share_its_descriptors(agent: AgentProcess, alloc:
                 resp = streams.enter_context(client.stream("GET", url, params={"path": LOG}))
                 assert resp.status_code == 200
             held = agent.open_fds() - before
-        assert n <= held <= n + 4, f"{held} descriptors for {n} followers"
+        # The first stream reuses the warm-up's connection: n - 1 new sockets at least.
+        assert n - 1 <= held <= n + 4, f"{held} descriptors for {n} followers"
     assert settles(agent.open_fds, before)
 
 
