@@ -120,3 +120,26 @@ def test_not_a_directory_or_not_a_uuid_is_unknown(registry: AllocRegistry) -> No
     Path(registry.alloc_dir, file_id).write_bytes(b"")
     assert registry.get(file_id) is None
     assert registry.get("not-a-uuid") is None
+
+
+def test_a_terminal_allocation_keeps_no_descriptor(registry: AllocRegistry) -> None:
+    alloc_id = str(uuid.uuid4())
+    path = build_alloc_dir(registry.alloc_dir, alloc_id, ["web"])
+    registry.add(
+        Allocation(id=alloc_id, namespace="default", path=path, tasks=["web"], client_status="running")
+    )
+    alloc = registry.get(alloc_id)
+    assert alloc is not None
+    Path(path, "alloc/data/f").write_bytes(b"x")
+    before = fds()
+    assert read(alloc, "alloc/data/f") == b"x"
+    assert fds() == before + 1
+    registry.update_status(alloc_id, client_status="complete")
+    assert fds() == before
+    # Still readable, with the directory opened for each call.
+    assert read(alloc, "alloc/data/f") == b"x"
+    assert fds() == before
+    done = Allocation(
+        id=str(uuid.uuid4()), namespace="default", path=path, tasks=["web"], client_status="failed"
+    )
+    assert done.root_fd() is None

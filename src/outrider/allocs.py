@@ -66,12 +66,15 @@ class Allocation:
         """An ``O_PATH`` descriptor of the directory, opened on first use and kept; None once retired.
 
         Every file request resolves beneath this descriptor, which saves opening
-        and closing the directory per request. Callers use it synchronously on
-        the event loop and never keep it across an ``await``: :meth:`retire`
-        may close it at any later point. Raises the open's ``OSError``.
+        and closing the directory per request. Only live allocations keep one
+        (terminal ones pile up until collected, and are read rarely), so the
+        descriptors kept are bounded by the work running plus the external cache.
+        Callers use it synchronously on the event loop and never keep it across
+        an ``await``: :meth:`retire` may close it at any later point. Raises the
+        open's ``OSError``.
         """
         fd = self._root_fd
-        if fd is None and not self._retired:
+        if fd is None and not self._retired and not self.terminal:
             fd = self._root_fd = os.open(self.path, _ROOT_FLAGS)
         return fd
 
@@ -240,6 +243,9 @@ class AllocRegistry:
         alloc = self._owned[alloc_id]
         if client_status is not None:
             alloc.client_status = client_status
+            if alloc.terminal:
+                # Terminal is final: its directory is read rarely from now on.
+                alloc.retire()
         if desired_status is not None:
             alloc.desired_status = desired_status
         if modify_index is not None:
