@@ -31,9 +31,16 @@ class IndexWatch:
         changed.set()
 
     async def wait_for_change(self, index: int, timeout: float) -> None:
-        """Return once :attr:`modify_index` exceeds ``index``, or after ``timeout`` seconds."""
-        if self.modify_index > index:
-            return
-        with contextlib.suppress(TimeoutError):
-            # The event is set only by an index newer than any seen so far, so one wake-up is enough.
-            await asyncio.wait_for(self._changed.wait(), timeout)
+        """Return once :attr:`modify_index` exceeds ``index``, or after ``timeout`` seconds.
+
+        A client may name an index ahead of ours: newer indexes that are still not
+        past it keep it waiting, as Nomad's state store does.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.modify_index <= index:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
