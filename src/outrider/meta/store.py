@@ -9,11 +9,11 @@ the new dynamic map, and everything acknowledged with a 200 is on disk.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 from collections.abc import Mapping
 
 from outrider.state.db import StateDB
+from outrider.state.index_watch import IndexWatch
 
 MetaMap = dict[str, str | None]
 
@@ -43,9 +43,10 @@ class MetaStore:
                 conn.executemany("DELETE FROM dynamic_meta WHERE key = ?", [(k,) for k in dropped])
         self._dynamic: MetaMap = dynamic
         self._meta: dict[str, str] = _effective(self.static, dynamic)
-        self.create_index, self.modify_index = self._load_indexes()
+        self.create_index, modify_index = self._load_indexes()
+        # Blocking node queries wait on this, as job and allocation reads wait on the agent's.
+        self._index = IndexWatch(modify_index)
         self._lock = asyncio.Lock()
-        self._changed = asyncio.Event()
 
     def _load(self) -> tuple[MetaMap, list[str]]:
         dynamic: MetaMap = {}
@@ -102,9 +103,8 @@ class MetaStore:
                 else:
                     meta[key] = value
             index = await asyncio.to_thread(self._persist, list(changes), dynamic)
-            self._dynamic, self._meta, self.modify_index = dynamic, meta, index
-            self._changed.set()
-            self._changed = asyncio.Event()
+            self._dynamic, self._meta = dynamic, meta
+            self._index.advanced(index)
             return self.view()
 
     def _persist(self, keys: list[str], dynamic: MetaMap) -> int:
@@ -123,13 +123,13 @@ class MetaStore:
         except sqlite3.Error as exc:
             raise MetaPersistError(f"failed to persist dynamic node metadata: {exc}") from exc
 
+    @property
+    def modify_index(self) -> int:
+        return self._index.modify_index
+
     async def wait_for_change(self, index: int, timeout: float) -> None:
         """Return once :attr:`modify_index` exceeds ``index``, or after ``timeout`` seconds."""
-        if self.modify_index > index:
-            return
-        changed = self._changed
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), timeout)
+        await self._index.wait_for_change(index, timeout)
 
 
 def _effective(static: Mapping[str, str], dynamic: MetaMap) -> dict[str, str]:
