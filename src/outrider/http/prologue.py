@@ -12,6 +12,7 @@ module builds its prologue from these steps, in that order.
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 
 from starlette.requests import Request
 
@@ -73,24 +74,29 @@ def parse_int_param(query: Query, name: str, default: str) -> int:
 
 def parse_bool_field(query: Query, name: str, default: bool) -> bool:
     """A ``follow``/``plain`` flag of the fs endpoints, as Go's ``strconv.ParseBool`` reads it; empty means ``default``."""
+    return _parse_flag(
+        query, name, default, lambda raw, exc: f"failed to parse {name} field to boolean: {exc}"
+    )
+
+
+def parse_bool_param(query: Query, name: str) -> bool:
+    """A flag as ``command/agent/http.go`` ``parseBool`` reads it (``purge``, ``resources``...); empty is false."""
+    return _parse_flag(
+        query,
+        name,
+        False,
+        lambda raw, exc: f"Failed to parse value of {quote(name)} ({raw}) as a bool: {exc}",
+    )
+
+
+def _parse_flag(query: Query, name: str, default: bool, error: Callable[[str, GoNumError], str]) -> bool:
     raw = query.get(name)
     if not raw:
         return default
     try:
         return parse_bool(raw)
     except GoNumError as exc:
-        raise APIError(400, f"failed to parse {name} field to boolean: {exc}") from None
-
-
-def parse_bool_param(query: Query, name: str) -> bool:
-    """A flag as ``command/agent/http.go`` ``parseBool`` reads it (``purge``, ``resources``...); empty is false."""
-    raw = query.get(name)
-    if not raw:
-        return False
-    try:
-        return parse_bool(raw)
-    except GoNumError as exc:
-        raise APIError(400, f"Failed to parse value of {quote(name)} ({raw}) as a bool: {exc}") from None
+        raise APIError(400, error(raw, exc)) from None
 
 
 def parse_origin_end(query: Query) -> bool:

@@ -73,15 +73,17 @@ def _generic_response(request: Request) -> Response:
     return json_response({"Index": 0}, query_of(request))
 
 
-def _own(alloc: Allocation) -> None:
+async def _lifecycle(request: Request, alloc_id: str) -> tuple[Agent, Allocation, dict[str, Any]]:
+    """Restart and signal: ``alloc-lifecycle`` on the allocation, the body, then an allocation this agent runs."""
+    agent, alloc = _begin(request, alloc_id, auth.ALLOC_LIFECYCLE)
+    body = await _body(request)
     if alloc.external or alloc.destroyed:
         raise not_run_here(alloc.id)
+    return agent, alloc, body
 
 
 async def alloc_restart(request: Request, alloc_id: str) -> Response:
-    agent, alloc = _begin(request, alloc_id, auth.ALLOC_LIFECYCLE)
-    body = await _body(request)
-    _own(alloc)
+    agent, alloc, body = await _lifecycle(request, alloc_id)
     task = _field(body, RESTART_REQUEST, "TaskName", str)
     all_tasks = _field(body, RESTART_REQUEST, "AllTasks", bool)
     try:
@@ -92,9 +94,7 @@ async def alloc_restart(request: Request, alloc_id: str) -> Response:
 
 
 async def alloc_signal(request: Request, alloc_id: str) -> Response:
-    agent, alloc = _begin(request, alloc_id, auth.ALLOC_LIFECYCLE)
-    body = await _body(request)
-    _own(alloc)
+    agent, alloc, body = await _lifecycle(request, alloc_id)
     signal_name = _field(body, SIGNAL_REQUEST, "Signal", str)
     task = _field(body, SIGNAL_REQUEST, "Task", str)
     try:
