@@ -8,6 +8,9 @@ arrives and refused the moment it passes the cap.
 
 from __future__ import annotations
 
+from typing import Any
+
+import orjson
 from starlette.requests import Request
 
 from outrider.http.errors import APIError
@@ -36,3 +39,14 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
             raise too_large(limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def read_json(request: Request, blank: Any = None) -> Any:
+    """The body decoded as JSON, ``blank`` when it is empty or whitespace; a malformed body is a 400."""
+    raw = await read_body(request)
+    if not raw.strip():
+        return blank
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise APIError(400, f"Failed to decode request body: {exc}") from None

@@ -27,6 +27,18 @@ def permission_denied() -> APIError:
     return APIError(403, "Permission denied")
 
 
+def invalid_method() -> APIError:
+    """A method the endpoint does not serve: 405, as Nomad's handlers answer it."""
+    return APIError(405, "Invalid method")
+
+
+def not_run_here(alloc_id: str) -> APIError:
+    """A lifecycle request for an allocation this agent serves but does not run (external or collected)."""
+    from outrider.gostrconv import quote
+
+    return APIError(400, f"allocation {quote(alloc_id)} is not run by this agent")
+
+
 def error_response(status: int, message: str) -> Response:
     return Response(
         message.encode("utf-8", "surrogateescape"), status_code=status, media_type=ERROR_MEDIA_TYPE

@@ -56,6 +56,11 @@ def json_response(
     )
 
 
+def query_meta_headers(index: int) -> dict[str, str]:
+    """The headers of a read's ``QueryMeta`` (``command/agent/http.go`` ``setMeta``); the Go api client parses them."""
+    return {"X-Nomad-Index": str(index), "X-Nomad-KnownLeader": "true", "X-Nomad-LastContact": "0"}
+
+
 def safe_text(name: str) -> str:
     """Make a file-system string JSON-safe: undecodable bytes become U+FFFD, as Go's encoder writes them."""
     try:

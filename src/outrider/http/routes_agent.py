@@ -11,15 +11,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from outrider import _impl
-from outrider.agent import Agent
 from outrider.http.methods import ANY_METHOD
-from outrider.http.params import query_of, token_of
+from outrider.http.params import query_of
+from outrider.http.prologue import agent_of, authorize_agent
 from outrider.http.responses import json_response
 
 
 async def agent_self(request: Request) -> Response:
-    agent: Agent = request.app.state.agent
-    agent.authorizer.allow_agent(token_of(request), write=False)
+    agent = agent_of(request)
+    authorize_agent(request, agent, write=False)
     cfg = agent.config
     body = {
         "config": {

@@ -10,19 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from outrider.agent import Agent
 from outrider.allocs import Allocation
-from outrider.gostrconv import quote
 from outrider.http import auth
-from outrider.http.body import read_body
-from outrider.http.errors import APIError, unknown_alloc
+from outrider.http.body import read_json
+from outrider.http.errors import APIError, not_run_here
 from outrider.http.methods import ANY_METHOD
-from outrider.http.params import check_generic, query_of, token_of
+from outrider.http.params import query_of
+from outrider.http.prologue import (
+    authorize,
+    authorize_node,
+    begin,
+    begin_alloc,
+    lookup,
+    require_local_node,
+)
 from outrider.http.responses import json_response
 from outrider.runner import RunnerError
 
@@ -35,25 +41,14 @@ _JSON_KINDS = {dict: "object", list: "array", str: "string", bool: "bool"}
 
 
 def _begin(request: Request, alloc_id: str, *caps: str) -> tuple[Agent, Allocation]:
-    if not alloc_id:
-        raise APIError(400, "must provide a valid alloc id")
-    check_generic(query_of(request))
-    agent: Agent = request.app.state.agent
-    alloc = agent.allocs.get(alloc_id)
-    if alloc is None:
-        raise unknown_alloc(alloc_id)
-    agent.authorizer.allow_namespace(token_of(request), alloc.namespace, *caps)
+    agent, _query = begin_alloc(request, alloc_id)
+    alloc = lookup(agent, alloc_id)
+    authorize(request, agent, alloc, *caps)
     return agent, alloc
 
 
 async def _body(request: Request) -> dict[str, Any]:
-    raw = await read_body(request)
-    if not raw.strip():
-        return {}
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise APIError(400, f"Failed to decode request body: {exc}") from None
+    body = await read_json(request, blank={})
     if not isinstance(body, dict):
         raise APIError(400, "Failed to decode request body: expected a JSON object")
     return body
@@ -78,15 +73,17 @@ def _generic_response(request: Request) -> Response:
     return json_response({"Index": 0}, query_of(request))
 
 
-def _own(alloc: Allocation) -> None:
+async def _lifecycle(request: Request, alloc_id: str) -> tuple[Agent, Allocation, dict[str, Any]]:
+    """Restart and signal: ``alloc-lifecycle`` on the allocation, the body, then an allocation this agent runs."""
+    agent, alloc = _begin(request, alloc_id, auth.ALLOC_LIFECYCLE)
+    body = await _body(request)
     if alloc.external or alloc.destroyed:
-        raise APIError(400, f"allocation {quote(alloc.id)} is not run by this agent")
+        raise not_run_here(alloc.id)
+    return agent, alloc, body
 
 
 async def alloc_restart(request: Request, alloc_id: str) -> Response:
-    agent, alloc = _begin(request, alloc_id, auth.ALLOC_LIFECYCLE)
-    body = await _body(request)
-    _own(alloc)
+    agent, alloc, body = await _lifecycle(request, alloc_id)
     task = _field(body, RESTART_REQUEST, "TaskName", str)
     all_tasks = _field(body, RESTART_REQUEST, "AllTasks", bool)
     try:
@@ -97,9 +94,7 @@ async def alloc_restart(request: Request, alloc_id: str) -> Response:
 
 
 async def alloc_signal(request: Request, alloc_id: str) -> Response:
-    agent, alloc = _begin(request, alloc_id, auth.ALLOC_LIFECYCLE)
-    body = await _body(request)
-    _own(alloc)
+    agent, alloc, body = await _lifecycle(request, alloc_id)
     signal_name = _field(body, SIGNAL_REQUEST, "Signal", str)
     task = _field(body, SIGNAL_REQUEST, "Task", str)
     try:
@@ -119,13 +114,9 @@ async def alloc_gc(request: Request, alloc_id: str) -> Response:
 
 async def client_gc(request: Request) -> Response:
     """Start destroying every terminal allocation and return at once (spec §15)."""
-    query = query_of(request)
-    check_generic(query)
-    agent: Agent = request.app.state.agent
-    node_id = query.get("node_id")
-    agent.authorizer.allow_node(token_of(request), write=True)
-    if node_id and node_id != agent.node_id:
-        raise APIError(404, f"Unknown node {node_id}")
+    agent, query = begin(request)
+    authorize_node(request, agent, write=True)
+    require_local_node(agent, query.get("node_id"))
     agent.runner.collect_all()
     return Response(b"", status_code=200)
 

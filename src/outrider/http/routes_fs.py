@@ -1,9 +1,10 @@
 """``/v1/client/fs/{ls,stat,cat,readat}/<alloc_id>`` (spec §3, §4, §7, §8).
 
-Handlers share one shape: validate parameters in the reference's order, look the
-allocation up (before the ACL check, spec §1.7), authorize, then touch the file
-system only through :mod:`outrider.fs.allocdir`. Other fs operations (``stream``,
-``logs``) register in the ``FS_OPS`` table of their own module; ``app.py`` merges them.
+Handlers share one shape, built from :mod:`outrider.http.prologue`: validate
+parameters in the reference's order, look the allocation up, authorize, then
+touch the file system only through :mod:`outrider.fs.allocdir`. Other fs
+operations (``stream``, ``logs``) register in the ``FS_OPS`` table of their own
+module; ``app.py`` merges them.
 """
 
 from __future__ import annotations
@@ -11,40 +12,41 @@ from __future__ import annotations
 import errno
 import os
 import stat as stat_mod
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from outrider.agent import Agent
 from outrider.allocs import Allocation
 from outrider.fs.allocdir import (
-    InvalidPathError,
-    NotRegularFileError,
-    SecretPathError,
-    clean_rel,
     open_fd_in_alloc,
     open_in_alloc,
     open_regular,
     os_error_text,
     reopen_for_read,
 )
-from outrider.fs.errors import PathEscapesError
 from outrider.fs.filemode import file_mode_string
 from outrider.fs.listing import list_dir
 from outrider.fs.readat import ChunkReader
 from outrider.fs.safe_open import is_secret_path
 from outrider.fs.sniff import detect_content_type
 from outrider.fs.sniff_cache import SniffCache
-from outrider.gostrconv import GoNumError, format_rfc3339nano, parse_bool, parse_int
+from outrider.gostrconv import format_rfc3339nano
 from outrider.http import auth
-from outrider.http.errors import APIError, unknown_alloc
+from outrider.http.errors import APIError
 from outrider.http.files import FileRangeResponse
-from outrider.http.params import Query, check_generic, query_of, token_of
+from outrider.http.prologue import (
+    authorize,
+    begin_alloc,
+    clean_or_error,
+    lookup,
+    open_error,
+    parse_int_param,
+    require_path,
+    status_for,
+)
 from outrider.http.responses import json_response, safe_text
-
-FsHandler = Callable[[Request, str], Awaitable[Response]]
+from outrider.http.subtrees import Handler
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
@@ -53,92 +55,7 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 _SNIFFED = SniffCache()
 
 
-# -- shared steps -------------------------------------------------------------------------------
-
-
-def begin(request: Request, alloc_id: str) -> tuple[Agent, Query]:
-    """Common first steps: the alloc id must be present and the generic parameters valid."""
-    if not alloc_id:
-        raise APIError(400, "must provide a valid alloc id")
-    query = query_of(request)
-    check_generic(query)
-    return request.app.state.agent, query
-
-
-def lookup(agent: Agent, alloc_id: str) -> Allocation:
-    """The allocation, or 404 ``Unknown allocation "<id>"`` (spec §1.7)."""
-    alloc = agent.allocs.get(alloc_id)
-    if alloc is None:
-        raise unknown_alloc(alloc_id)
-    return alloc
-
-
-def authorize(request: Request, agent: Agent, alloc: Allocation, *caps: str) -> None:
-    agent.authorizer.allow_namespace(token_of(request), alloc.namespace, *caps)
-
-
-def require_path(query: Query) -> str:
-    path = query.get("path")
-    if not path:
-        raise APIError(400, "must provide a file name")
-    return path
-
-
-def clean_or_error(path: str) -> str:
-    try:
-        return clean_rel(path)
-    except PathEscapesError as exc:
-        raise APIError(400, str(exc)) from None
-    except InvalidPathError as exc:
-        raise APIError(400, str(exc)) from None
-
-
-def status_for(exc: OSError, missing: int) -> int:
-    """Map a file-system error to a 4xx: ``missing`` for ENOENT, 403 for denials, else 400."""
-    if isinstance(exc, PathEscapesError):
-        return 400
-    if isinstance(exc, SecretPathError):
-        return 403
-    if exc.errno == errno.ENOENT:
-        return missing
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return 403
-    return 400
-
-
-def parse_int_param(query: Query, name: str, default: str) -> int:
-    raw = query.get(name, default)
-    try:
-        return parse_int(raw)
-    except GoNumError as exc:
-        raise APIError(400, f"error parsing {name}: {exc}") from None
-
-
-def parse_bool_field(query: Query, name: str, default: bool) -> bool:
-    """A ``follow``/``plain`` flag as Go's ``strconv.ParseBool`` reads it; empty means ``default``."""
-    raw = query.get(name)
-    if not raw:
-        return default
-    try:
-        return parse_bool(raw)
-    except GoNumError as exc:
-        raise APIError(400, f"failed to parse {name} field to boolean: {exc}") from None
-
-
-def parse_origin_end(query: Query) -> bool:
-    """``origin``: ``start`` (the default) or ``end``; True for ``end``."""
-    origin = query.get("origin") or "start"
-    if origin not in ("start", "end"):
-        raise APIError(400, "origin must be start or end")
-    return origin == "end"
-
-
-def lookup_live(agent: Agent, alloc_id: str) -> Allocation:
-    """:func:`lookup`, refusing an allocation whose state was collected (the streaming endpoints, spec §6)."""
-    alloc = lookup(agent, alloc_id)
-    if alloc.destroyed:
-        raise APIError(404, f"state for allocation {alloc_id} not found on client")
-    return alloc
+# -- files --------------------------------------------------------------------------------------
 
 
 def file_info(name: str, mode: int, size: int, mtime_ns: int) -> dict[str, Any]:
@@ -157,17 +74,15 @@ def open_file_for_read(alloc: Allocation, user_path: str, rel: str) -> tuple[int
     try:
         with open_regular(alloc, user_path, rel) as (path_fd, st, _resolved):
             return reopen_for_read(path_fd), st.st_size
-    except NotRegularFileError as exc:
-        raise APIError(400, exc.strerror or str(exc)) from None
     except OSError as exc:
-        raise APIError(status_for(exc, missing=400), os_error_text("stat", rel, exc)) from None
+        raise open_error(exc, rel) from None
 
 
 # -- handlers -----------------------------------------------------------------------------------
 
 
 async def fs_ls(request: Request, alloc_id: str) -> Response:
-    agent, query = begin(request, alloc_id)
+    agent, query = begin_alloc(request, alloc_id)
     path = query.get("path") or "/"
     alloc = lookup(agent, alloc_id)
     authorize(request, agent, alloc, auth.READ_FS)
@@ -187,7 +102,7 @@ def _list(dir_fd: int) -> list[dict[str, Any]]:
 
 
 async def fs_stat(request: Request, alloc_id: str) -> Response:
-    agent, query = begin(request, alloc_id)
+    agent, query = begin_alloc(request, alloc_id)
     path = require_path(query)
     alloc = lookup(agent, alloc_id)
     authorize(request, agent, alloc, auth.READ_FS)
@@ -235,7 +150,7 @@ def _content_type(path_fd: int, st: os.stat_result, resolved: str) -> str:
 
 
 async def fs_cat(request: Request, alloc_id: str) -> Response | FileRangeResponse:
-    agent, query = begin(request, alloc_id)
+    agent, query = begin_alloc(request, alloc_id)
     path = require_path(query)
     alloc = lookup(agent, alloc_id)
     authorize(request, agent, alloc, auth.READ_FS)
@@ -245,7 +160,7 @@ async def fs_cat(request: Request, alloc_id: str) -> Response | FileRangeRespons
 
 
 async def fs_readat(request: Request, alloc_id: str) -> Response | FileRangeResponse:
-    agent, query = begin(request, alloc_id)
+    agent, query = begin_alloc(request, alloc_id)
     path = require_path(query)
     offset = parse_int_param(query, "offset", "")
     limit = parse_int_param(query, "limit", "0")
@@ -260,7 +175,7 @@ async def fs_readat(request: Request, alloc_id: str) -> Response | FileRangeResp
     return FileRangeResponse(fd, offset, length)
 
 
-FS_OPS: dict[str, FsHandler] = {
+FS_OPS: dict[str, Handler] = {
     "ls": fs_ls,
     "stat": fs_stat,
     "cat": fs_cat,  # type: ignore[dict-item]

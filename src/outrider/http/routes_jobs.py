@@ -12,31 +12,26 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from outrider.agent import Agent
 from outrider.allocs import Allocation
-from outrider.gostrconv import GoSyntaxError, parse_bool, quote
 from outrider.http import auth
 from outrider.http.blocking import block
-from outrider.http.body import read_body
-from outrider.http.errors import APIError
+from outrider.http.body import read_json
+from outrider.http.errors import APIError, invalid_method, not_run_here
 from outrider.http.methods import ANY_METHOD
-from outrider.http.params import Query, check_generic, query_of, token_of
-from outrider.http.responses import json_response, safe_text
+from outrider.http.params import Query
+from outrider.http.prologue import authorize, authorize_namespace, begin, parse_bool_param
+from outrider.http.responses import json_response, query_meta_headers, safe_text
 from outrider.jobs import JobError, JobManager
 from outrider.jobs.views import alloc_json, alloc_stub, job_json, job_stub, job_summary
 
-INVALID_METHOD = "Invalid method"
-
 
 def _begin(request: Request) -> tuple[Agent, Query, JobManager]:
-    query = query_of(request)
-    check_generic(query)
-    agent: Agent = request.app.state.agent
+    agent, query = begin(request)
     return agent, query, JobManager(agent)
 
 
@@ -46,26 +41,11 @@ def _namespace(query: Query) -> str:
 
 
 def _read(obj: Any, query: Query, jobs: JobManager) -> Response:
-    headers = {
-        "X-Nomad-Index": str(jobs.store.current_index()),
-        "X-Nomad-KnownLeader": "true",
-        "X-Nomad-LastContact": "0",
-    }
-    return json_response(obj, query, headers=headers)
+    return json_response(obj, query, headers=query_meta_headers(jobs.store.current_index()))
 
 
 def _write(obj: dict[str, Any], query: Query) -> Response:
     return json_response(obj, query, headers={"X-Nomad-Index": str(obj["Index"])})
-
-
-async def _body(request: Request) -> Any:
-    raw = await read_body(request)
-    if not raw.strip():
-        return None
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise APIError(400, f"Failed to decode request body: {exc}") from None
 
 
 def _job_error(exc: JobError) -> APIError:
@@ -79,7 +59,7 @@ async def jobs_root(request: Request) -> Response:
     agent, query, jobs = _begin(request)
     if request.method == "GET":
         namespace = _namespace(query)
-        agent.authorizer.allow_namespace(token_of(request), namespace, auth.LIST_JOBS, auth.READ_JOB)
+        authorize_namespace(request, agent, namespace, auth.LIST_JOBS, auth.READ_JOB)
         await block(agent, query, agent.index)
         prefix = query.get("prefix")
         records = jobs.store.all(None if namespace == "*" else namespace)
@@ -87,18 +67,18 @@ async def jobs_root(request: Request) -> Response:
         return _read(stubs, query, jobs)
     if request.method in ("PUT", "POST"):
         return await _register(request, agent, query, jobs, None)
-    raise APIError(405, INVALID_METHOD)
+    raise invalid_method()
 
 
 async def _register(
     request: Request, agent: Agent, query: Query, jobs: JobManager, path_id: str | None
 ) -> Response:
-    body = await _body(request)
+    body = await read_json(request)
     if not isinstance(body, dict) or body.get("Job") is None:
         raise APIError(400, "Job must be specified")
     job = body["Job"]
     namespace = (job.get("Namespace") if isinstance(job, dict) else None) or _namespace(query)
-    agent.authorizer.allow_namespace(token_of(request), namespace, auth.SUBMIT_JOB)
+    authorize_namespace(request, agent, namespace, auth.SUBMIT_JOB)
     try:
         return _write(jobs.register(job, namespace, path_id), query)
     except JobError as exc:
@@ -112,13 +92,12 @@ async def job_specific(request: Request) -> Response:
     agent, query, jobs = _begin(request)
     path: str = request.path_params["rest"]
     namespace = _namespace(query)
-    token = token_of(request)
     for suffix in ("/allocations", "/summary"):
         if path.endswith(suffix):
             job_id = path[: -len(suffix)]
             if request.method != "GET":
-                raise APIError(405, INVALID_METHOD)
-            agent.authorizer.allow_namespace(token, namespace, auth.READ_JOB)
+                raise invalid_method()
+            authorize_namespace(request, agent, namespace, auth.READ_JOB)
             await block(agent, query, agent.index)
             allocs = jobs.allocs_of(namespace, job_id)
             if suffix == "/allocations":
@@ -129,7 +108,7 @@ async def job_specific(request: Request) -> Response:
                 raise APIError(404, "job not found")
             return _read(job_summary(rec, allocs), query, jobs)
     if request.method == "GET":
-        agent.authorizer.allow_namespace(token, namespace, auth.READ_JOB)
+        authorize_namespace(request, agent, namespace, auth.READ_JOB)
         await block(agent, query, agent.index)
         rec = jobs.store.get(namespace, path)
         if rec is None:
@@ -138,23 +117,13 @@ async def job_specific(request: Request) -> Response:
     if request.method in ("PUT", "POST"):
         return await _register(request, agent, query, jobs, path)
     if request.method == "DELETE":
-        agent.authorizer.allow_namespace(token, namespace, auth.SUBMIT_JOB)
-        purge = _bool_param(query, "purge")
+        authorize_namespace(request, agent, namespace, auth.SUBMIT_JOB)
+        purge = parse_bool_param(query, "purge")
         try:
             return _write(jobs.deregister(namespace, path, purge), query)
         except JobError as exc:
             raise _job_error(exc) from None
-    raise APIError(405, INVALID_METHOD)
-
-
-def _bool_param(query: Query, name: str) -> bool:
-    raw = query.get(name)
-    if not raw:
-        return False
-    try:
-        return parse_bool(raw)
-    except GoSyntaxError as exc:
-        raise APIError(400, f"Failed to parse value of {quote(name)} ({raw}) as a bool: {exc}") from None
+    raise invalid_method()
 
 
 # -- /v1/allocations, /v1/allocation/<id> -------------------------------------------------------
@@ -163,9 +132,9 @@ def _bool_param(query: Query, name: str) -> bool:
 async def allocations(request: Request) -> Response:
     agent, query, jobs = _begin(request)
     if request.method != "GET":
-        raise APIError(405, INVALID_METHOD)
+        raise invalid_method()
     namespace = _namespace(query)
-    agent.authorizer.allow_namespace(token_of(request), namespace, auth.READ_JOB)
+    authorize_namespace(request, agent, namespace, auth.READ_JOB)
     await block(agent, query, agent.index)
     prefix = query.get("prefix")
     with_states = query.get("task_states") != "false"
@@ -192,19 +161,18 @@ async def allocation_specific(request: Request) -> Response:
     stop = path.endswith("/stop")
     alloc_id = path[: -len("/stop")] if stop else path
     alloc = _lookup(agent, alloc_id)
-    token = token_of(request)
     if stop:
         if request.method not in ("PUT", "POST"):
-            raise APIError(405, INVALID_METHOD)
-        agent.authorizer.allow_namespace(token, alloc.namespace, auth.ALLOC_LIFECYCLE)
+            raise invalid_method()
+        authorize(request, agent, alloc, auth.ALLOC_LIFECYCLE)
         if alloc.external:
-            raise APIError(400, f"allocation {quote(alloc.id)} is not run by this agent")
+            raise not_run_here(alloc.id)
         agent.runner.stop_alloc(alloc.id)
         index = agent.db.next_index()
         return _write({"EvalID": "", "Index": index}, query)
     if request.method != "GET":
-        raise APIError(405, INVALID_METHOD)
-    agent.authorizer.allow_namespace(token, alloc.namespace, auth.READ_JOB)
+        raise invalid_method()
+    authorize(request, agent, alloc, auth.READ_JOB)
     await block(agent, query, agent.index)
     return _read(alloc_json(alloc, agent.runner, agent.node_id, agent.config.node_name), query, jobs)
 

@@ -21,15 +21,15 @@ from outrider.fs.errors import PathEscapesError
 from outrider.gostrconv import quote
 from outrider.http import auth
 from outrider.http.errors import APIError
-from outrider.http.routes_fs import (
-    FsHandler,
+from outrider.http.prologue import (
     authorize,
-    begin,
+    begin_alloc,
     lookup_live,
     parse_bool_field,
     parse_int_param,
     parse_origin_end,
 )
+from outrider.http.subtrees import Handler
 from outrider.runner.taskstate import ZERO_TIME
 from outrider.stream import StreamResponse
 from outrider.stream.logs import (
@@ -98,7 +98,7 @@ def _external_dir(alloc: Allocation, task: str) -> int:
 
 async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
     """Stream a task's log (JSON frames, or raw bytes with ``plain=true``) from the requested position."""
-    agent, query = begin(request, alloc_id)
+    agent, query = begin_alloc(request, alloc_id)
     task = query.get("task")
     if not task:
         raise APIError(400, "must provide task name")
@@ -151,4 +151,4 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
     )
 
 
-FS_OPS: dict[str, FsHandler] = {"logs": fs_logs}  # type: ignore[dict-item]
+FS_OPS: dict[str, Handler] = {"logs": fs_logs}  # type: ignore[dict-item]

@@ -13,9 +13,10 @@ from starlette.routing import Route
 
 from outrider.agent import Agent
 from outrider.http.body import read_body
-from outrider.http.errors import APIError
+from outrider.http.errors import APIError, invalid_method
 from outrider.http.methods import ANY_METHOD
-from outrider.http.params import Query, check_generic, query_of, token_of
+from outrider.http.params import Query
+from outrider.http.prologue import authorize_node, begin, require_local_node
 from outrider.http.responses import json_response
 from outrider.meta import (
     MetaBodyError,
@@ -26,25 +27,12 @@ from outrider.meta import (
 )
 
 
-def require_local_node(agent: Agent, node_id: str) -> None:
-    """An empty or local ``node_id`` is served here; any other is ``404 Unknown node <id>`` (spec §1.7).
-
-    With no servers to forward to, every other node is unknown. The reference
-    answers 404 on ``/v1/client/stats`` but 500 on metadata and GC (spec §18
-    item 13); Outrider answers 404 everywhere.
-    """
-    if node_id and node_id != agent.node_id:
-        raise APIError(404, f"Unknown node {node_id}")
-
-
 async def client_metadata(request: Request) -> Response:
     if request.method not in ("GET", "POST"):
-        raise APIError(405, "Invalid method")
-    agent: Agent = request.app.state.agent
-    query = query_of(request)
-    check_generic(query)
+        raise invalid_method()
+    agent, query = begin(request)
     if request.method == "GET":
-        agent.authorizer.allow_node(token_of(request), write=False)
+        authorize_node(request, agent, write=False)
         require_local_node(agent, query.get("node_id"))
         return json_response(agent.meta.view(), query)
     return await _apply(request, agent, query)
@@ -55,7 +43,7 @@ async def _apply(request: Request, agent: Agent, query: Query) -> Response:
         body = decode_apply_body(await read_body(request))
     except MetaBodyError as exc:
         raise APIError(400, str(exc)) from None
-    agent.authorizer.allow_node(token_of(request), write=True)
+    authorize_node(request, agent, write=True)
     # A non-empty node_id in the query overrides the body's NodeID (spec §13).
     require_local_node(agent, query.get("node_id") or body.node_id)
     try:

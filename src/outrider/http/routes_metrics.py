@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from outrider.http.errors import APIError
+from outrider.http.errors import invalid_method
 from outrider.http.methods import ANY_METHOD
 from outrider.http.params import query_of
 from outrider.http.responses import json_response
@@ -20,7 +20,7 @@ from outrider.stats.metrics import REGISTRY
 
 async def metrics(request: Request) -> Response:
     if request.method != "GET":
-        raise APIError(405, "Invalid method")
+        raise invalid_method()
     query = query_of(request)
     collected = REGISTRY.collect()
     if query.get("format") == "prometheus":

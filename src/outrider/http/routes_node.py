@@ -16,12 +16,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from outrider.agent import Agent
-from outrider.gostrconv import GoSyntaxError, format_rfc3339nano, parse_bool, quote
+from outrider.gostrconv import format_rfc3339nano
 from outrider.http.blocking import block
-from outrider.http.errors import APIError
+from outrider.http.errors import APIError, invalid_method
 from outrider.http.methods import ANY_METHOD
-from outrider.http.params import Query, check_generic, query_of, token_of
-from outrider.http.responses import json_response
+from outrider.http.prologue import authorize_node, begin, parse_bool_param
+from outrider.http.responses import json_response, query_meta_headers
 from outrider.stats.fingerprint import Fingerprint, node_resources, reserved_resources
 
 
@@ -144,48 +144,29 @@ def node_stub(node: dict[str, Any], resources: bool, os_attrs: bool) -> dict[str
     return stub
 
 
-def _query_headers(index: int) -> dict[str, str]:
-    # The Go api client parses these on every query response.
-    return {"X-Nomad-Index": str(index), "X-Nomad-KnownLeader": "true", "X-Nomad-LastContact": "0"}
-
-
-def _bool_param(query: Query, name: str) -> bool:
-    value = query.get(name)
-    if not value:
-        return False
-    try:
-        return parse_bool(value)
-    except GoSyntaxError as exc:
-        raise APIError(400, f"Failed to parse value of {quote(name)} ({value}) as a bool: {exc}") from None
-
-
 async def node_get(request: Request) -> Response:
     if request.method != "GET":
-        raise APIError(405, "Invalid method")
-    agent: Agent = request.app.state.agent
-    query = query_of(request)
-    check_generic(query)
-    agent.authorizer.allow_node(token_of(request), write=False)
+        raise invalid_method()
+    agent, query = begin(request)
+    authorize_node(request, agent, write=False)
     if request.path_params["node_id"] != agent.node_id:
         raise APIError(404, "node not found")
     await block(agent, query, agent.meta)
     node = node_view(request, agent)
-    return json_response(node, query, headers=_query_headers(node["ModifyIndex"]))
+    return json_response(node, query, headers=query_meta_headers(node["ModifyIndex"]))
 
 
 async def nodes_list(request: Request) -> Response:
     if request.method != "GET":
-        raise APIError(405, "Invalid method")
-    agent: Agent = request.app.state.agent
-    query = query_of(request)
-    check_generic(query)
-    agent.authorizer.allow_node(token_of(request), write=False)
-    resources = _bool_param(query, "resources")
-    os_attrs = _bool_param(query, "os")
+        raise invalid_method()
+    agent, query = begin(request)
+    authorize_node(request, agent, write=False)
+    resources = parse_bool_param(query, "resources")
+    os_attrs = parse_bool_param(query, "os")
     await block(agent, query, agent.meta)
     node = node_view(request, agent)
     stubs = [node_stub(node, resources, os_attrs)] if node["ID"].startswith(query.get("prefix")) else []
-    return json_response(stubs, query, headers=_query_headers(node["ModifyIndex"]))
+    return json_response(stubs, query, headers=query_meta_headers(node["ModifyIndex"]))
 
 
 ROUTES = [

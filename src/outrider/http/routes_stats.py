@@ -6,43 +6,35 @@ sampling round.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from outrider.agent import Agent
 from outrider.http import auth
 from outrider.http.methods import ANY_METHOD
-from outrider.http.params import check_generic, query_of, token_of
+from outrider.http.prologue import authorize, authorize_node, begin, lookup, require_local_node
 from outrider.http.responses import json_response
-from outrider.http.routes_fs import lookup
-from outrider.http.routes_meta import require_local_node
+from outrider.http.subtrees import Handler
 from outrider.stats.service import AllocStatsService, HostStatsService
 
 
 async def client_stats(request: Request) -> Response:
-    agent: Agent = request.app.state.agent
-    query = query_of(request)
-    check_generic(query)
-    agent.authorizer.allow_node(token_of(request), write=False)
+    agent, query = begin(request)
+    authorize_node(request, agent, write=False)
     require_local_node(agent, query.get("node_id"))
     host: HostStatsService = agent.host_stats  # type: ignore[attr-defined]
     return json_response(await host.snapshot(), query)
 
 
 async def alloc_stats(request: Request, alloc_id: str) -> Response:
-    agent: Agent = request.app.state.agent
-    query = query_of(request)
-    check_generic(query)
+    agent, query = begin(request)
     # Unknown allocation before the ACL check (spec §1.7, §12).
     alloc = lookup(agent, alloc_id)
-    agent.authorizer.allow_namespace(token_of(request), alloc.namespace, auth.READ_JOB)
+    authorize(request, agent, alloc, auth.READ_JOB)
     sampler: AllocStatsService = agent.alloc_stats  # type: ignore[attr-defined]
     return json_response(sampler.usage(alloc.id, query.get("task") or None), query)
 
 
 ROUTES = [Route("/v1/client/stats", client_stats, methods=ANY_METHOD)]
 
-ALLOC_ACTIONS: dict[str, Callable[[Request, str], Awaitable[Response]]] = {"stats": alloc_stats}
+ALLOC_ACTIONS: dict[str, Handler] = {"stats": alloc_stats}

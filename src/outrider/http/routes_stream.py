@@ -17,26 +17,24 @@ from starlette.requests import Request
 
 from outrider.allocs import Allocation
 from outrider.fs.allocdir import (
-    NotRegularFileError,
     open_in_alloc,
     open_regular,
-    os_error_text,
     reopen_for_read,
 )
 from outrider.http import auth
 from outrider.http.errors import APIError
-from outrider.http.routes_fs import (
-    FsHandler,
+from outrider.http.prologue import (
     authorize,
-    begin,
+    begin_alloc,
     clean_or_error,
     lookup_live,
+    open_error,
     parse_bool_field,
     parse_int_param,
     parse_origin_end,
     require_path,
-    status_for,
 )
+from outrider.http.subtrees import Handler
 from outrider.stream import FileFollower, StreamResponse, StreamService, TailReader, json_string
 from outrider.stream.service import service_for
 
@@ -71,7 +69,7 @@ def open_tail(
 
 
 async def fs_stream(request: Request, alloc_id: str) -> StreamResponse:
-    agent, query = begin(request, alloc_id)
+    agent, query = begin_alloc(request, alloc_id)
     path = require_path(query)
     follow = parse_bool_field(query, "follow", default=True)
     offset = parse_int_param(query, "offset", "0")
@@ -84,10 +82,8 @@ async def fs_stream(request: Request, alloc_id: str) -> StreamResponse:
     service = service_for(agent)
     try:
         reader = open_tail(service, alloc, path, rel, origin_end, offset)
-    except NotRegularFileError as exc:
-        raise APIError(400, exc.strerror or str(exc)) from None
     except OSError as exc:
-        raise APIError(status_for(exc, missing=400), os_error_text("stat", rel, exc)) from None
+        raise open_error(exc, rel) from None
 
     def reopen() -> TailReader:
         return open_tail(service, alloc, path, rel, False, 0)
@@ -105,11 +101,7 @@ async def fs_stream(request: Request, alloc_id: str) -> StreamResponse:
 
 
 def _stream_error_text(rel: str, exc: Exception) -> str:
-    if isinstance(exc, NotRegularFileError):
-        return exc.strerror or str(exc)
-    if isinstance(exc, OSError):
-        return os_error_text("stat", rel, exc)
-    return str(exc)
+    return open_error(exc, rel).message if isinstance(exc, OSError) else str(exc)
 
 
-FS_OPS: dict[str, FsHandler] = {"stream": fs_stream}  # type: ignore[dict-item]
+FS_OPS: dict[str, Handler] = {"stream": fs_stream}  # type: ignore[dict-item]
