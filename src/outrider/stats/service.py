@@ -17,11 +17,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from outrider.metrics import REGISTRY, GaugeSample, Registry
 from outrider.stats.alloc import AllocSampler, TaskTarget
 from outrider.stats.cpufreq import core_mhz
 from outrider.stats.fingerprint import Fingerprint, fingerprint
 from outrider.stats.host import HostSampler
-from outrider.stats.metrics import REGISTRY, GaugeSample, Registry
 
 if TYPE_CHECKING:
     from outrider.agent import Agent

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-from outrider.stats.metrics import REGISTRY
+from outrider.metrics import REGISTRY
 from outrider.stream.framer import EVENT_DELETED, EVENT_TRUNCATED, MAX_FRAME_DATA, encode_frames
 from outrider.stream.tail import TailReader
 

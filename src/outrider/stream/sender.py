@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from starlette.types import Receive, Scope, Send
 
-from outrider.stats.metrics import REGISTRY
+from outrider.metrics import REGISTRY
 from outrider.stream.framer import HEARTBEAT
 
 if TYPE_CHECKING:
