@@ -11,9 +11,9 @@ import time
 from typing import Protocol
 
 from outrider import __version__
+from outrider.acl.authorizer import Authorizer
 from outrider.allocs import AllocRegistry
 from outrider.config import AgentConfig
-from outrider.http.auth import Authorizer
 from outrider.meta import MetaStore, static_meta
 from outrider.runner.service import TaskRunnerService
 from outrider.state.db import StateDB

@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from outrider.acl import authorizer as auth
 from outrider.agent import Agent
 from outrider.allocs import Allocation
 from outrider.gostrconv import quote
-from outrider.http import auth
 from outrider.http.body import read_body
 from outrider.http.errors import APIError, unknown_alloc
 from outrider.http.methods import ANY_METHOD

@@ -17,6 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from outrider.acl import authorizer as auth
 from outrider.agent import Agent
 from outrider.allocs import Allocation
 from outrider.fs.allocdir import (
@@ -38,7 +39,6 @@ from outrider.fs.safe_open import is_secret_path
 from outrider.fs.sniff import detect_content_type
 from outrider.fs.sniff_cache import SniffCache
 from outrider.gostrconv import GoNumError, format_rfc3339nano, parse_bool, parse_int
-from outrider.http import auth
 from outrider.http.errors import APIError, unknown_alloc
 from outrider.http.files import FileRangeResponse
 from outrider.http.params import Query, check_generic, query_of, token_of

@@ -14,12 +14,12 @@ import os
 
 from starlette.requests import Request
 
+from outrider.acl import authorizer as auth
 from outrider.agent import Agent
 from outrider.allocs import Allocation
 from outrider.fs.allocdir import LOG_DIR, SecretPathError, check_readable, open_in_alloc, os_error_text
 from outrider.fs.errors import PathEscapesError
 from outrider.gostrconv import quote
-from outrider.http import auth
 from outrider.http.errors import APIError
 from outrider.http.routes_fs import (
     FsHandler,

@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from outrider.acl import authorizer as auth
 from outrider.agent import Agent
-from outrider.http import auth
 from outrider.http.methods import ANY_METHOD
 from outrider.http.params import check_generic, query_of, token_of
 from outrider.http.responses import json_response

@@ -15,6 +15,7 @@ import os
 
 from starlette.requests import Request
 
+from outrider.acl import authorizer as auth
 from outrider.allocs import Allocation
 from outrider.fs.allocdir import (
     NotRegularFileError,
@@ -23,7 +24,6 @@ from outrider.fs.allocdir import (
     os_error_text,
     reopen_for_read,
 )
-from outrider.http import auth
 from outrider.http.errors import APIError
 from outrider.http.routes_fs import (
     FsHandler,
