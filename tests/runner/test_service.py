@@ -12,7 +12,6 @@ import pytest
 
 from outrider.agent import Agent
 from outrider.config import AgentConfig
-from outrider.jobs import JobManager
 from outrider.runner import RunnerError, TaskNotRunning
 from outrider.runner.errors import InvalidSignal
 from tests.runner import jobspecs as J
@@ -52,8 +51,8 @@ def run(data_dir: Path, body: Callable[[Agent], Awaitable[T]], **config: Any) ->
 
 
 def place(agent: Agent, job: dict[str, Any]) -> list[str]:
-    JobManager(agent).register(job, None)
-    return [a.id for a in JobManager(agent).allocs_of("default", job["ID"])]
+    agent.jobs.register(job, None)
+    return [a.id for a in agent.jobs.allocs_of("default", job["ID"])]
 
 
 async def until(check: Callable[[], Any], what: str) -> Any:
@@ -70,8 +69,6 @@ def types(agent: Agent, alloc_id: str, task: str) -> list[str]:
 
 def test_batch_task_completes(data_dir: Path) -> None:
     async def body(agent: Agent) -> None:
-        ended: list[str] = []
-        agent.runner.add_terminal_listener(ended.append)
         (alloc_id,) = place(agent, J.job("b", J.sh("t", "echo out; echo err >&2")))
         assert agent.runner.task_names(alloc_id) == ["t"]
         finished = agent.runner.task_finished(alloc_id, "t")
@@ -82,7 +79,8 @@ def test_batch_task_completes(data_dir: Path) -> None:
         assert (state["State"], state["Failed"], state["Restarts"]) == ("dead", False, 0)
         assert state["Events"][-1]["Details"]["exit_code"] == "0"
         assert agent.allocs.get(alloc_id).client_status == "complete"  # type: ignore[union-attr]
-        assert agent.runner.is_alloc_terminal(alloc_id) and ended == [alloc_id]
+        terminal = agent.runner.alloc_finished(alloc_id)
+        assert agent.runner.is_alloc_terminal(alloc_id) and terminal is not None and terminal.is_set()
         assert agent.runner.task_root_pid(alloc_id, "t") is None
         assert agent.runner.counts_by_state() == {"pending": 0, "running": 0, "dead": 1}
         logs = Path(agent.allocs.get(alloc_id).path) / "alloc" / "logs"  # type: ignore[union-attr]

@@ -37,7 +37,7 @@ def _begin(request: Request) -> tuple[Agent, Query, JobManager]:
     query = query_of(request)
     check_generic(query)
     agent: Agent = request.app.state.agent
-    return agent, query, JobManager(agent)
+    return agent, query, agent.jobs
 
 
 def _namespace(query: Query) -> str:

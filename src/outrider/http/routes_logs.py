@@ -40,7 +40,6 @@ from outrider.stream.logs import (
     log_files,
     scan_dir,
 )
-from outrider.stream.service import service_for
 
 # Set before streaming starts, without a charset (spec §5.8). Plain logs are untrusted
 # text: exactly text/plain, so no browser renders them (TestHTTP_FS_Logs_XSS).
@@ -123,7 +122,7 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
         except OSError as exc:
             raise _listing_error(exc) from None
 
-    service = service_for(agent)
+    service = agent.streams
     try:
         source = LogsSource(
             dir_fd,

@@ -19,7 +19,6 @@ from outrider.http.params import check_generic, query_of, token_of
 from outrider.http.responses import json_response
 from outrider.http.routes_fs import lookup
 from outrider.http.routes_meta import require_local_node
-from outrider.stats.service import AllocStatsService, HostStatsService
 
 
 async def client_stats(request: Request) -> Response:
@@ -28,8 +27,7 @@ async def client_stats(request: Request) -> Response:
     check_generic(query)
     agent.authorizer.allow_node(token_of(request), write=False)
     require_local_node(agent, query.get("node_id"))
-    host: HostStatsService = agent.host_stats  # type: ignore[attr-defined]
-    return json_response(await host.snapshot(), query)
+    return json_response(await agent.host_stats.snapshot(), query)
 
 
 async def alloc_stats(request: Request, alloc_id: str) -> Response:
@@ -39,8 +37,7 @@ async def alloc_stats(request: Request, alloc_id: str) -> Response:
     # Unknown allocation before the ACL check (spec §1.7, §12).
     alloc = lookup(agent, alloc_id)
     agent.authorizer.allow_namespace(token_of(request), alloc.namespace, auth.READ_JOB)
-    sampler: AllocStatsService = agent.alloc_stats  # type: ignore[attr-defined]
-    return json_response(sampler.usage(alloc.id, query.get("task") or None), query)
+    return json_response(agent.alloc_stats.usage(alloc.id, query.get("task") or None), query)
 
 
 ROUTES = [Route("/v1/client/stats", client_stats, methods=ANY_METHOD)]

@@ -38,7 +38,6 @@ from outrider.http.routes_fs import (
     status_for,
 )
 from outrider.stream import FileFollower, StreamResponse, StreamService, TailReader, json_string
-from outrider.stream.service import service_for
 
 # Go sniffs the first frame of the reference's response as text (spec §5.8).
 STREAM_MEDIA_TYPE = "text/plain; charset=utf-8"
@@ -81,7 +80,7 @@ async def fs_stream(request: Request, alloc_id: str) -> StreamResponse:
     rel = clean_or_error(path)
     if offset < 0 and not origin_end:
         raise APIError(400, f"can't seek to offset {offset}: seek {rel or '/'}: invalid argument")
-    service = service_for(agent)
+    service = agent.streams
     try:
         reader = open_tail(service, alloc, path, rel, origin_end, offset)
     except NotRegularFileError as exc:

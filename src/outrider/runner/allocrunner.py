@@ -31,7 +31,6 @@ class AllocRunner:
         store: RunnerStore,
         data_dir: str,
         cgroup_for: Callable[[str, str], str | None],
-        on_terminal: Callable[[str], None],
         next_index: Callable[[], int],
         max_kill_timeout: int | None = None,
     ) -> None:
@@ -39,7 +38,6 @@ class AllocRunner:
         self.spec = spec
         self.registry = registry
         self.terminal = asyncio.Event()
-        self._on_terminal = on_terminal
         self._next_index = next_index
         self.tasks: dict[str, TaskRunner] = {}
         for task in spec.tasks:
@@ -85,9 +83,8 @@ class AllocRunner:
                 self.registry.update_status(
                     self.alloc.id, client_status=status, modify_index=self._next_index()
                 )
-        if self.all_dead() and not self.terminal.is_set():
+        if self.all_dead():
             self.terminal.set()
-            self._on_terminal(self.alloc.id)
 
     def kill(self) -> None:
         """Stop every task (``Killing``, kill signal, SIGKILL after the kill timeout)."""

@@ -2,13 +2,13 @@
 
 from outrider.stats.alloc import AllocSampler, TaskTarget
 from outrider.stats.host import HostSampler
-from outrider.stats.service import AllocStatsService, HostStatsService, attach
+from outrider.stats.service import AllocStatsService, HostStatsService, StatsGauges
 
 __all__ = [
     "AllocSampler",
     "AllocStatsService",
     "HostSampler",
     "HostStatsService",
+    "StatsGauges",
     "TaskTarget",
-    "attach",
 ]
