@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from outrider.config import ConfigError
 from outrider.stream import inotify
 from outrider.stream.watcher import Watcher
 from tests.stream.conftest import Runner
@@ -215,32 +214,13 @@ def test_closing_the_watcher_releases_everything(run: Runner[Any], mode: str, lo
 # -- choosing the backend ------------------------------------------------------------------------
 
 
-def test_argument_beats_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OUTRIDER_WATCHER", "inotify")
+def test_mode_and_interval_are_checked() -> None:
     assert Watcher("poll").mode == "poll"
-    assert Watcher().mode == "inotify"
-    monkeypatch.setenv("OUTRIDER_WATCHER", "poll")
-    assert Watcher().mode == "poll"
-    assert Watcher("auto").mode == "poll"  # "auto" from a config file leaves the choice open
-
-
-def test_bad_environment_values_are_config_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OUTRIDER_WATCHER", "fanotify")
-    with pytest.raises(ConfigError):
-        Watcher()
-    monkeypatch.delenv("OUTRIDER_WATCHER")
-    monkeypatch.setenv("OUTRIDER_POLL_INTERVAL", "soon")
-    with pytest.raises(ConfigError):
-        Watcher()
-
-
-def test_poll_interval_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OUTRIDER_POLL_INTERVAL", raising=False)
+    assert Watcher("inotify", 0.5).poll_interval == 0.5
     assert Watcher().poll_interval == 0.25
-    monkeypatch.setenv("OUTRIDER_POLL_INTERVAL", "100ms")
-    assert Watcher().poll_interval == 0.1
-    assert Watcher(poll_interval=0.5).poll_interval == 0.5
-    with pytest.raises(ConfigError):
+    with pytest.raises(ValueError):
+        Watcher("fanotify")
+    with pytest.raises(ValueError):
         Watcher(poll_interval=0)
 
 
@@ -251,7 +231,6 @@ def test_auto_falls_back_to_polling_without_inotify(
         # What inotify_init1 answers once fs.inotify.max_user_instances is reached.
         raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
 
-    monkeypatch.delenv("OUTRIDER_WATCHER", raising=False)
     monkeypatch.setattr(inotify, "init", unavailable)
 
     async def main() -> None:

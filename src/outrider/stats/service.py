@@ -290,6 +290,7 @@ HELP = {
     "outrider.stream.sharing_followers": "followers sharing a file with another follower",
     "outrider.stream.inotify_watches": "inotify watches held",
     "outrider.stream.polled": "objects watched by polling",
+    "outrider.stream.poll_interval": "seconds between stats of polled objects",
     "outrider.stream.subscribers": "watch subscriptions",
     "outrider.stream.descriptors": "descriptors held for followed files and their directories",
     "outrider.stream.descriptor_uses": "stream readers served by those descriptors",

@@ -76,13 +76,14 @@ class StreamService:
             self._stop_waiter = None
         await self.watcher.stop()
 
-    def stats(self) -> dict[str, int | str]:
-        """Counters for metrics: open streams, hubs and watcher state."""
+    def stats(self) -> dict[str, int | float | str]:
+        """Counters for metrics: open streams, hubs and watcher state (its poll interval too)."""
         fds = self.descriptors.stats()
         return {
             "streams": len(self._streams),
             **self.hubs.stats(),
             **self.watcher.stats(),
+            "poll_interval": self.watcher.poll_interval,
             "descriptors": fds["descriptors"],
             "descriptor_uses": fds["uses"],
         }
