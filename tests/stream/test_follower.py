@@ -357,6 +357,7 @@ def test_close_releases_file_watch_and_hub(run: Runner[Any], log: Path) -> None:
             "hubs": 0,
             "sharing_followers": 0,
             "mode": "inotify",
+            "poll_interval": 0.05,
             "inotify_watches": 0,
             "polled": 0,
             "subscribers": 0,
