@@ -37,7 +37,6 @@ class AllocRunner:
         self.alloc = alloc
         self.spec = spec
         self.registry = registry
-        self.terminal = asyncio.Event()
         self._next_index = next_index
         self.tasks: dict[str, TaskRunner] = {}
         for task in spec.tasks:
@@ -66,9 +65,6 @@ class AllocRunner:
             self.kill()
         self._changed(None)
 
-    def all_dead(self) -> bool:
-        return all(r.state.state == ts.DEAD for r in self.tasks.values())
-
     def _changed(self, runner: TaskRunner | None) -> None:
         if runner is not None and runner.state.state == ts.DEAD and runner.state.failed:
             # One failed task fails the allocation; its siblings are stopped (Nomad's alloc runner).
@@ -83,8 +79,6 @@ class AllocRunner:
                 self.registry.update_status(
                     self.alloc.id, client_status=status, modify_index=self._next_index()
                 )
-        if self.all_dead():
-            self.terminal.set()
 
     def kill(self) -> None:
         """Stop every task (``Killing``, kill signal, SIGKILL after the kill timeout)."""

@@ -234,7 +234,6 @@ class TaskRunnerService:
         if runner is not None:
             for task in runner.tasks.values():
                 task.finished.set()
-            runner.terminal.set()
         log.info("allocation garbage collected", extra={"alloc_id": alloc_id})
 
     async def purge(self, alloc_id: str) -> None:
@@ -255,14 +254,6 @@ class TaskRunnerService:
             self._destroying.discard(alloc_id)
 
     # -- what other parts of the agent read -----------------------------------------------------
-
-    def task_names(self, alloc_id: str) -> list[str]:
-        """The allocation's tasks in job order (empty for unknown allocations)."""
-        runner = self._allocs.get(alloc_id)
-        if runner is not None:
-            return list(runner.tasks)
-        alloc = self.allocs.get(alloc_id)
-        return list(alloc.tasks) if alloc is not None else []
 
     def task_states(self, alloc_id: str) -> dict[str, dict[str, Any]]:
         """``TaskStates`` of the allocation: task name to Nomad's ``TaskState`` JSON object."""
@@ -285,30 +276,6 @@ class TaskRunnerService:
         """Set once the task is dead for good (no restart will follow); None for unknown tasks."""
         found = self._find(alloc_id, task)
         return found.finished if found is not None else None
-
-    def alloc_finished(self, alloc_id: str) -> asyncio.Event | None:
-        """Set once every task of the allocation is dead for good; None when Outrider does not run it."""
-        runner = self._allocs.get(alloc_id)
-        return runner.terminal if runner is not None else None
-
-    def is_alloc_terminal(self, alloc_id: str) -> bool:
-        """True when no task of the allocation runs or will run again (and for destroyed allocations).
-
-        External (sidecar) allocations are never terminal: Outrider cannot tell.
-        """
-        runner = self._allocs.get(alloc_id)
-        if runner is not None:
-            return runner.all_dead()
-        alloc = self.allocs.get(alloc_id)
-        return alloc is not None and not alloc.external and (alloc.destroyed or alloc.terminal)
-
-    def counts_by_state(self) -> dict[str, int]:
-        """How many tasks are pending, running and dead, over every allocation Outrider runs."""
-        counts = {ts.PENDING: 0, ts.RUNNING: 0, ts.DEAD: 0}
-        for runner in self._allocs.values():
-            for task in runner.tasks.values():
-                counts[task.state.state] += 1
-        return counts
 
     def alloc_spec(self, alloc_id: str) -> AllocSpec | None:
         """What the allocation was placed with (its job version, eval, task specs)."""

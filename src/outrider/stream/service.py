@@ -39,15 +39,14 @@ class StreamService:
     """Everything streams share; an agent service (``name``, :meth:`start`, :meth:`stop`): ``agent.streams``.
 
     Args:
-        watcher: the file watcher; one with the default mode (auto) and poll
-            interval when omitted.
+        watcher: the agent-wide file watcher.
         stopping: set when the agent begins to stop; every stream then ends.
     """
 
     name = "streams"
 
-    def __init__(self, watcher: Watcher | None = None, stopping: asyncio.Event | None = None) -> None:
-        self.watcher = watcher if watcher is not None else Watcher()
+    def __init__(self, watcher: Watcher, stopping: asyncio.Event | None = None) -> None:
+        self.watcher = watcher
         self.hubs = Hubs()
         # Every read lands here and is encoded before the next read starts (one event loop),
         # so one buffer serves every follower of the agent.

@@ -78,11 +78,6 @@ class Watch:
         self._entry = entry
         self._callback = callback
 
-    @property
-    def polled(self) -> bool:
-        """True when this object is polled rather than watched with inotify."""
-        return self._entry.poll_fd >= 0
-
     def close(self) -> None:
         """Stop the wake-ups; the last subscriber of an object removes its watch. Idempotent."""
         watcher, self._watcher = self._watcher, None
