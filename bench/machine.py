@@ -22,7 +22,6 @@ PACKAGES = (
     "orjson",
     "pytest-benchmark",
 )
-NATIVE = ("readat", "safe_open", "sniff", "filemode", "framer", "tail", "inotify", "listing")
 
 
 def _cpu_model() -> str:
@@ -54,7 +53,8 @@ def describe(tools: dict[str, str]) -> dict[str, Any]:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "not installed"
     native = {
-        name: "native" if _impl.load_native(name) is not None else "pure (not built)" for name in NATIVE
+        name: "native" if _impl.load_native(name) is not None else "pure (not built)"
+        for name in _impl.NATIVE_MODULES
     }
     return {
         "cpu": _cpu_model(),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from outrider import _impl
-from tests.conftest import start_agent
+from tests.conftest import AgentProcess, start_agent
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -84,3 +84,78 @@ def test_dev_mode_temp_dir_is_removed(tmp_path: Path) -> None:
     assert proc.wait(20) == 0
     proc.stdout.close()
     assert not Path(data_dir).exists()
+
+
+def _watcher_figures(agent: AgentProcess) -> dict[str, object]:
+    """The running agent's watcher backend and poll interval, as ``/v1/metrics`` reports them."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(agent.url + "/v1/metrics", params={"format": "prometheus"}, timeout=10).text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    (mode,) = families["outrider_stream_mode"].samples
+    (interval,) = families["outrider_stream_poll_interval"].samples
+    return {"mode": mode.labels["mode"], "poll_interval": interval.value}
+
+
+@pytest.mark.functional
+def test_environment_settings_reach_the_running_agent(tmp_path: Path) -> None:
+    env = {"OUTRIDER_WATCHER": "poll", "OUTRIDER_POLL_INTERVAL": "40ms"}
+    polled = start_agent(tmp_path / "polled", env=env)
+    try:
+        assert _watcher_figures(polled) == {"mode": "poll", "poll_interval": 0.04}
+    finally:
+        assert polled.stop() == 0
+    # A flag beats the environment.
+    flagged = start_agent(tmp_path / "flagged", "--watcher", "inotify", env=env)
+    try:
+        assert _watcher_figures(flagged) == {"mode": "inotify", "poll_interval": 0.04}
+    finally:
+        assert flagged.stop() == 0
+
+
+def test_the_core_list_names_every_native_module() -> None:
+    ext = Path(__file__).resolve().parent.parent / "ext" / "outrider" / "_native"
+    assert sorted(p.stem for p in ext.glob("*.pyx")) == sorted(_impl.NATIVE_MODULES)
+
+
+@pytest.fixture(scope="module")
+def without_sniff(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """An environment whose ``outrider`` is this tree with one native module (``sniff``) not built."""
+    import os
+    import shutil
+
+    import outrider
+
+    if _impl.load_native("sniff") is None:
+        pytest.skip("the native core is not built here")
+    root = tmp_path_factory.mktemp("partial")
+    shutil.copytree(
+        Path(outrider.__file__).parent, root / "outrider", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for built in (root / "outrider" / "_native").glob("sniff.*.so"):
+        built.unlink()
+    return {"PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]), "OUTRIDER_PURE": ""}
+
+
+def test_version_names_each_module_that_fell_back(without_sniff: dict[str, str]) -> None:
+    out = run_cli("version", env=without_sniff).stdout
+    assert "native core: mixed" in out
+    twins = [line for line in out.splitlines() if line.startswith("pure-python twin in use:")]
+    assert len(twins) == 1 and "outrider._native.sniff (" in twins[0]
+
+
+@pytest.mark.functional
+def test_start_up_warns_about_each_module_that_fell_back(
+    tmp_path: Path, without_sniff: dict[str, str]
+) -> None:
+    agent = start_agent(tmp_path, env=without_sniff)
+    try:
+        import httpx
+
+        core = httpx.get(agent.url + "/v1/agent/self", timeout=10).json()["stats"]["outrider"]["core"]
+    finally:
+        assert agent.stop() == 0
+    warnings = [line for line in agent.output if "native module outrider._native." in line]
+    assert core == "mixed"
+    assert len(warnings) == 1 and "outrider._native.sniff is not available" in warnings[0]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from outrider.cli.main import _normalize, _parser, build_config
-from outrider.config import AgentConfig, ConfigError, apply_file, load_file, parse_duration
+from outrider.config import ENV, AgentConfig, ConfigError, apply_file, load_file, parse_duration, resolve
 
 HCL = """
 data_dir  = "/var/lib/outrider"
@@ -101,3 +101,49 @@ def test_parse_duration(text: str, seconds: float) -> None:
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_duration(text)
+
+
+# -- environment variables: flags > env > config file > default ----------------------------------
+
+
+def settle(tmp_path: Path, env: dict[str, str], hcl: str = "", **flags: object) -> AgentConfig:
+    """The configuration from an optional config file, ``env`` and ``flags``, as the agent resolves it."""
+    files = []
+    if hcl:
+        path = tmp_path / "agent.hcl"
+        path.write_text(hcl)
+        files.append(str(path))
+    return resolve(dev=True, files=files, environ=env, flags={"data_dir": str(tmp_path), **flags})
+
+
+def test_watcher_flag_beats_environment_beats_file(tmp_path: Path) -> None:
+    auto = 'client {\n  watcher = "auto"\n}\n'
+    assert settle(tmp_path, {}).watcher == "auto"
+    assert settle(tmp_path, {"OUTRIDER_WATCHER": "inotify"}).watcher == "inotify"
+    # "auto" from a config file leaves the choice to the environment.
+    assert settle(tmp_path, {"OUTRIDER_WATCHER": "poll"}, auto).watcher == "poll"
+    # A flag is final, "auto" included.
+    assert settle(tmp_path, {"OUTRIDER_WATCHER": "poll"}, watcher="auto").watcher == "auto"
+    assert settle(tmp_path, {"OUTRIDER_WATCHER": "poll"}, watcher="inotify").watcher == "inotify"
+
+
+def test_poll_interval_environment_beats_file(tmp_path: Path) -> None:
+    half = 'client {\n  poll_interval = "500ms"\n}\n'
+    assert settle(tmp_path, {}).poll_interval == 0.25
+    assert settle(tmp_path, {}, half).poll_interval == 0.5
+    assert settle(tmp_path, {"OUTRIDER_POLL_INTERVAL": "100ms"}, half).poll_interval == pytest.approx(0.1)
+    assert settle(tmp_path, {"OUTRIDER_POLL_INTERVAL": ""}).poll_interval == 0.25
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("OUTRIDER_WATCHER", "fanotify"), ("OUTRIDER_POLL_INTERVAL", "soon"), ("OUTRIDER_POLL_INTERVAL", "0s")],
+)
+def test_bad_environment_values_are_config_errors(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=r"OUTRIDER_WATCHER|poll_interval|OUTRIDER_POLL_INTERVAL"):
+        settle(tmp_path, {name: value})
+
+
+def test_every_environment_variable_is_documented() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert [name for name in ENV if f"`{name}`" not in readme] == []

@@ -15,6 +15,9 @@ from types import ModuleType
 
 log = logging.getLogger("outrider.core")
 
+NATIVE_MODULES = ("filemode", "framer", "inotify", "listing", "readat", "safe_open", "sniff", "tail")
+"""Every module of the native core (``outrider._native.<name>``), each with a pure-Python twin."""
+
 _missing: dict[str, str] = {}
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -54,23 +57,29 @@ def missing_extensions() -> dict[str, str]:
     return dict(_missing)
 
 
-def core_name() -> str:
-    """``"cython"`` when the native core is in use, else ``"pure-python"``."""
+def fallbacks() -> dict[str, str]:
+    """Every native module whose pure-Python twin is in use, with the reason; empty when none is."""
     if pure_forced():
-        return "pure-python"
-    for name in ("readat", "safe_open", "framer", "tail"):
-        if load_native(name) is None:
-            return "pure-python"
-    return "cython"
+        return dict.fromkeys(NATIVE_MODULES, "OUTRIDER_PURE is set")
+    for name in NATIVE_MODULES:
+        load_native(name)
+    return {name: _missing[name] for name in NATIVE_MODULES if name in _missing}
+
+
+def core_name() -> str:
+    """``"cython"`` when every native module is in use, ``"pure-python"`` when none is, else ``"mixed"``."""
+    fell_back = fallbacks()
+    if not fell_back:
+        return "cython"
+    return "pure-python" if len(fell_back) == len(NATIVE_MODULES) else "mixed"
 
 
 def warn_if_degraded() -> None:
-    """Log a loud warning at start-up when any native module is missing."""
+    """Log a loud warning at start-up for each native module whose twin is in use."""
     if pure_forced():
         log.warning("native core disabled by OUTRIDER_PURE; using the pure-Python twins")
         return
-    core_name()
-    for name, why in sorted(_missing.items()):
+    for name, why in fallbacks().items():
         log.warning(
             "native module outrider._native.%s is not available (%s); using its pure-Python twin. "
             "Reinstall with a C compiler to build the native core.",

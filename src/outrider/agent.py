@@ -1,4 +1,4 @@
-"""The agent: configuration, state, allocations and the background services, started and stopped together."""
+"""The agent: the one place that builds every part from the configuration, starts them and stops them."""
 
 from __future__ import annotations
 
@@ -11,14 +11,20 @@ import time
 from typing import Protocol
 
 from outrider import __version__
+from outrider.acl.authorizer import Authorizer
 from outrider.allocs import AllocRegistry
 from outrider.config import AgentConfig
-from outrider.http.auth import Authorizer
+from outrider.jobs.manager import JobManager
 from outrider.meta import MetaStore, static_meta
+from outrider.metrics import REGISTRY
 from outrider.runner.service import TaskRunnerService
 from outrider.state.db import StateDB
 from outrider.state.index_watch import IndexWatch
-from outrider.stats.service import attach as attach_stats
+from outrider.stats.cpufreq import core_mhz
+from outrider.stats.fingerprint import fingerprint
+from outrider.stats.service import AllocStatsService, HostStatsService, StatsGauges
+from outrider.stream.service import StreamService
+from outrider.stream.watcher import Watcher
 
 log = logging.getLogger("outrider.agent")
 
@@ -34,11 +40,19 @@ class Service(Protocol):
 
 
 class Agent:
-    """Everything a request handler may need, reachable as ``request.app.state.agent``."""
+    """Everything a request handler may need, reachable as ``request.app.state.agent``.
+
+    Built in dependency order; :meth:`start` starts the services in that order and
+    :meth:`stop` stops them in reverse, then closes the allocation registry and the
+    state DB.
+    """
 
     def __init__(self, config: AgentConfig) -> None:
         self.config = config
         self.version = __version__
+        self.started_at = time.time()
+        # Set when the agent is stopping: long-lived streams watch it and end cleanly.
+        self.stopping = asyncio.Event()
         os.makedirs(os.path.join(config.data_dir, "client"), mode=0o700, exist_ok=True)
         self.db = StateDB(os.path.join(config.data_dir, "client", "state.db"))
         self.node_id = self.db.node_id()
@@ -46,22 +60,41 @@ class Agent:
         self.index = IndexWatch(self.db.current_index())
         self.db.on_index = self._index_advanced
         self.allocs = AllocRegistry(self.db, config.alloc_dir)
-        self.authorizer = Authorizer(config.acl_enabled)
-        self.started_at = time.time()
-        self.services: list[Service] = []
-        # Set when the agent is stopping: long-lived streams watch it and end cleanly.
-        self.stopping = asyncio.Event()
         self.meta = MetaStore(self.db, static_meta(config.meta))
-        self.runner = TaskRunnerService(self)
-        self.add_service(self.runner)
-        attach_stats(self)
+        self.authorizer = Authorizer(config.acl_enabled)
+        self.runner = TaskRunnerService(self.db, self.allocs, config)
+        self.jobs = JobManager(config, self.node_id, self.db, self.allocs, self.runner)
+        self.streams = StreamService(Watcher(config.watcher, config.poll_interval), stopping=self.stopping)
+        mhz = core_mhz()
+        self.fingerprint = fingerprint(config.alloc_dir, mhz)
+        self.host_stats = HostStatsService(config.alloc_dir, config.collection_interval, mhz)
+        self.alloc_stats = AllocStatsService(
+            self.runner,
+            self.allocs,
+            config.collection_interval,
+            self.fingerprint.total_compute,
+            self.fingerprint.numcores,
+        )
+        gauges = StatsGauges(
+            config,
+            self.node_id,
+            self.host_stats,
+            self.alloc_stats,
+            self.allocs,
+            self.streams.stats,
+            REGISTRY,
+        )
+        self.services: tuple[Service, ...] = (
+            self.runner,
+            self.streams,
+            self.host_stats,
+            self.alloc_stats,
+            gauges,
+        )
 
     def _index_advanced(self, name: str, value: int) -> None:
         if name == "raft":
             self.index.advanced(value)
-
-    def add_service(self, service: Service) -> None:
-        self.services.append(service)
 
     async def start(self) -> None:
         for service in self.services:

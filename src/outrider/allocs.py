@@ -193,16 +193,6 @@ class AllocRegistry:
         """Allocations Outrider itself runs (not external, not destroyed)."""
         return list(self._owned.values())
 
-    def external_ids(self) -> list[str]:
-        """IDs of external allocation directories currently under the alloc dir."""
-        try:
-            names = os.listdir(self.alloc_dir)
-        except OSError:
-            return []
-        return sorted(
-            n for n in names if UUID_RE.match(n) and n not in self._owned and n not in self._destroyed
-        )
-
     def add(self, alloc: Allocation) -> None:
         """Persist a new allocation Outrider runs."""
         now = time.time_ns()

@@ -1,7 +1,9 @@
 """Agent configuration: a subset of Nomad's agent config, from HCL or JSON, overridden by flags.
 
 Precedence for every setting: command-line flag, then ``OUTRIDER_*`` environment
-variable (where one exists), then the config file, then the default.
+variable (where one exists, see :data:`ENV`), then the config file, then the
+default. :func:`resolve` is the one place that applies it; every other part of
+the agent reads the resolved :class:`AgentConfig`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import pathlib
 import re
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +47,7 @@ class AgentConfig:
     collection_interval: float = 1.0
     server: str = "hypercorn"
     watcher: str = "auto"
+    # Seconds between stats of polled files (the reference's change-poll interval).
     poll_interval: float = 0.25
     # Nomad's client.max_kill_timeout: no task waits longer than this between its kill signal and SIGKILL.
     max_kill_timeout: float = 30.0
@@ -181,3 +185,63 @@ def _apply_client(cfg: AgentConfig, client: dict[str, Any]) -> None:
         cfg.max_kill_timeout = parse_duration(client["max_kill_timeout"])
     if "watcher" in client:
         cfg.watcher = str(client["watcher"])
+
+
+def _watcher_mode(text: str) -> str:
+    mode = text.strip().lower()
+    if mode not in WATCHERS:
+        raise ConfigError(f"OUTRIDER_WATCHER must be {', '.join(WATCHERS)}, got {text!r}")
+    return mode
+
+
+def _poll_interval(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ConfigError as exc:
+        raise ConfigError(f"OUTRIDER_POLL_INTERVAL: {exc}") from None
+
+
+ENV: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "OUTRIDER_WATCHER": ("watcher", _watcher_mode),
+    "OUTRIDER_POLL_INTERVAL": ("poll_interval", _poll_interval),
+}
+"""Environment variables that set an agent setting: name -> (setting, parser of the value)."""
+
+
+def apply_env(cfg: AgentConfig, environ: Mapping[str, str]) -> None:
+    """Copy the settings given as ``OUTRIDER_*`` variables of ``environ`` onto ``cfg``; empty ones are unset."""
+    for name, (attr, parse) in ENV.items():
+        value = environ.get(name, "").strip()
+        if value:
+            setattr(cfg, attr, parse(value))
+
+
+def resolve(
+    *,
+    dev: bool = False,
+    files: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+    flags: Mapping[str, Any] | None = None,
+    meta: Sequence[str] = (),
+) -> AgentConfig:
+    """The agent's configuration: defaults, then ``files`` in order, then ``environ``, then ``flags``.
+
+    ``flags`` maps :class:`AgentConfig` fields to command-line values (None: not
+    given); ``meta`` holds ``KEY=VALUE`` items of static node metadata, which
+    override the files' ``client { meta }`` key by key. Raises :class:`ConfigError`.
+    """
+    cfg = AgentConfig(dev=dev)
+    if dev:
+        cfg.bind_addr = DEV_BIND
+    for path in files:
+        apply_file(cfg, load_file(path))
+    apply_env(cfg, os.environ if environ is None else environ)
+    for attr, value in (flags or {}).items():
+        if value is not None:
+            setattr(cfg, attr, value)
+    for item in meta:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--meta takes KEY=VALUE, got {item!r}")
+        cfg.meta[key] = value
+    return cfg.finalize()

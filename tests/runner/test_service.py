@@ -12,7 +12,6 @@ import pytest
 
 from outrider.agent import Agent
 from outrider.config import AgentConfig
-from outrider.jobs import JobManager
 from outrider.runner import RunnerError, TaskNotRunning
 from outrider.runner.errors import InvalidSignal
 from tests.runner import jobspecs as J
@@ -52,8 +51,8 @@ def run(data_dir: Path, body: Callable[[Agent], Awaitable[T]], **config: Any) ->
 
 
 def place(agent: Agent, job: dict[str, Any]) -> list[str]:
-    JobManager(agent).register(job, None)
-    return [a.id for a in JobManager(agent).allocs_of("default", job["ID"])]
+    agent.jobs.register(job, None)
+    return [a.id for a in agent.jobs.allocs_of("default", job["ID"])]
 
 
 async def until(check: Callable[[], Any], what: str) -> Any:
@@ -64,16 +63,19 @@ async def until(check: Callable[[], Any], what: str) -> Any:
         await asyncio.sleep(0.01)
 
 
+def task_states_everywhere(agent: Agent) -> list[str]:
+    """The ``State`` of every task of every allocation the agent runs."""
+    return [s["State"] for a in agent.allocs.owned() for s in agent.runner.task_states(a.id).values()]
+
+
 def types(agent: Agent, alloc_id: str, task: str) -> list[str]:
     return [e["Type"] for e in agent.runner.task_states(alloc_id)[task]["Events"]]
 
 
 def test_batch_task_completes(data_dir: Path) -> None:
     async def body(agent: Agent) -> None:
-        ended: list[str] = []
-        agent.runner.add_terminal_listener(ended.append)
         (alloc_id,) = place(agent, J.job("b", J.sh("t", "echo out; echo err >&2")))
-        assert agent.runner.task_names(alloc_id) == ["t"]
+        assert list(agent.runner.task_states(alloc_id)) == ["t"]
         finished = agent.runner.task_finished(alloc_id, "t")
         assert finished is not None
         await finished.wait()
@@ -82,9 +84,9 @@ def test_batch_task_completes(data_dir: Path) -> None:
         assert (state["State"], state["Failed"], state["Restarts"]) == ("dead", False, 0)
         assert state["Events"][-1]["Details"]["exit_code"] == "0"
         assert agent.allocs.get(alloc_id).client_status == "complete"  # type: ignore[union-attr]
-        assert agent.runner.is_alloc_terminal(alloc_id) and ended == [alloc_id]
+        assert agent.allocs.get(alloc_id).terminal  # type: ignore[union-attr]
         assert agent.runner.task_root_pid(alloc_id, "t") is None
-        assert agent.runner.counts_by_state() == {"pending": 0, "running": 0, "dead": 1}
+        assert task_states_everywhere(agent) == ["dead"]
         logs = Path(agent.allocs.get(alloc_id).path) / "alloc" / "logs"  # type: ignore[union-attr]
         assert (logs / "t.stdout.0").read_bytes() == b"out\n"
         assert (logs / "t.stderr.0").read_bytes() == b"err\n"
@@ -212,7 +214,8 @@ def test_sibling_failure_stops_the_other_tasks(data_dir: Path) -> None:
             RestartPolicy={"Attempts": 0, "Interval": 10 * J.S, "Delay": 0, "Mode": "fail"},
         )
         (alloc_id,) = place(agent, job)
-        await agent.runner.alloc_finished(alloc_id).wait()  # type: ignore[union-attr]
+        for task in ("bad", "good"):
+            await agent.runner.task_finished(alloc_id, task).wait()  # type: ignore[union-attr]
         states = agent.runner.task_states(alloc_id)
         assert states["bad"]["Failed"] and not states["good"]["Failed"]
         good = [e["Type"] for e in states["good"]["Events"]]
@@ -239,7 +242,7 @@ def test_a_new_agent_reattaches_to_running_tasks(data_dir: Path, tmp_path: Path)
     async def second(agent: Agent) -> None:
         assert agent.runner.task_root_pid(alloc_id, "t") == pid
         assert agent.runner.task_states(alloc_id)["t"]["State"] == "running"
-        assert agent.runner.counts_by_state()["running"] == 1
+        assert task_states_everywhere(agent) == ["running"]
         gate.touch()
         await agent.runner.task_finished(alloc_id, "t").wait()  # type: ignore[union-attr]
         state = agent.runner.task_states(alloc_id)["t"]

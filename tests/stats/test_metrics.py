@@ -9,8 +9,8 @@ import pytest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
+from outrider.metrics import Registry
 from outrider.stats.exposition import go_time_string, prometheus_name, render_json, render_prometheus
-from outrider.stats.metrics import Registry
 
 
 def families(text: str) -> dict[str, Metric]:

@@ -1,13 +1,16 @@
-"""The agent's stream service: created once per agent, configured from it, stopped with it."""
+"""The agent's stream service: built with the agent, configured from it, started and stopped with it."""
 
 from __future__ import annotations
 
+import gc
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from outrider.agent import Agent
 from outrider.config import AgentConfig
-from outrider.stream.service import existing_service, service_for
 from tests.stream.conftest import Runner
 
 
@@ -15,12 +18,23 @@ def test_one_service_per_agent_configured_from_it(run: Runner[Any], tmp_path: Pa
     async def main() -> None:
         cfg = AgentConfig(data_dir=str(tmp_path), watcher="poll", poll_interval=0.1).finalize()
         agent = Agent(cfg)
-        assert existing_service(agent) is None  # looking does not create it
-        service = service_for(agent)
-        assert service_for(agent) is service and existing_service(agent) is service
+        service = agent.streams
         assert service in agent.services
         assert service.watcher.mode == "poll" and service.watcher.poll_interval == 0.1
-        await agent.stop()
+        await agent.start()
+        try:
+            assert service.stats()["streams"] == 0
+        finally:
+            await agent.stop()
+            # The agent froze the collector's view of this process at start; give it back.
+            gc.unfreeze()
         assert service.stats()["streams"] == 0
+        # Stopped with the agent: its watcher takes no new subscriptions.
+        fd = os.open(tmp_path, os.O_RDONLY)
+        try:
+            with pytest.raises(RuntimeError):
+                service.watcher.watch(fd, lambda: None, "dir")
+        finally:
+            os.close(fd)
 
     run(main)

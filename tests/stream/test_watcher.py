@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from outrider.config import ConfigError
 from outrider.stream import inotify
 from outrider.stream.watcher import Watcher
 from tests.stream.conftest import Runner
@@ -77,7 +76,7 @@ def test_each_change_to_a_followed_file_wakes_it(run: Runner[Any], mode: str, lo
         waker = Waker()
         with opened(log) as fd:
             watch = w.watch(fd, waker)
-            assert watch.polled is (mode == "poll")
+            assert w.stats()["polled"] == (1 if mode == "poll" else 0)
             append(log)
             await waker.next()
             os.truncate(log, 0)
@@ -160,8 +159,7 @@ def test_watch_limit_falls_back_to_polling(
             monkeypatch.setattr(inotify, "add_watch", refuse)
             watch = w.watch(fd, waker)
             monkeypatch.undo()
-            assert watch.polled and w.mode == "inotify"
-            assert w.stats()["polled"] == 1
+            assert w.mode == "inotify" and w.stats()["polled"] == 1
             append(log)
             await waker.next()
             watch.close()
@@ -215,32 +213,13 @@ def test_closing_the_watcher_releases_everything(run: Runner[Any], mode: str, lo
 # -- choosing the backend ------------------------------------------------------------------------
 
 
-def test_argument_beats_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OUTRIDER_WATCHER", "inotify")
+def test_mode_and_interval_are_checked() -> None:
     assert Watcher("poll").mode == "poll"
-    assert Watcher().mode == "inotify"
-    monkeypatch.setenv("OUTRIDER_WATCHER", "poll")
-    assert Watcher().mode == "poll"
-    assert Watcher("auto").mode == "poll"  # "auto" from a config file leaves the choice open
-
-
-def test_bad_environment_values_are_config_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OUTRIDER_WATCHER", "fanotify")
-    with pytest.raises(ConfigError):
-        Watcher()
-    monkeypatch.delenv("OUTRIDER_WATCHER")
-    monkeypatch.setenv("OUTRIDER_POLL_INTERVAL", "soon")
-    with pytest.raises(ConfigError):
-        Watcher()
-
-
-def test_poll_interval_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OUTRIDER_POLL_INTERVAL", raising=False)
+    assert Watcher("inotify", 0.5).poll_interval == 0.5
     assert Watcher().poll_interval == 0.25
-    monkeypatch.setenv("OUTRIDER_POLL_INTERVAL", "100ms")
-    assert Watcher().poll_interval == 0.1
-    assert Watcher(poll_interval=0.5).poll_interval == 0.5
-    with pytest.raises(ConfigError):
+    with pytest.raises(ValueError):
+        Watcher("fanotify")
+    with pytest.raises(ValueError):
         Watcher(poll_interval=0)
 
 
@@ -251,7 +230,6 @@ def test_auto_falls_back_to_polling_without_inotify(
         # What inotify_init1 answers once fs.inotify.max_user_instances is reached.
         raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
 
-    monkeypatch.delenv("OUTRIDER_WATCHER", raising=False)
     monkeypatch.setattr(inotify, "init", unavailable)
 
     async def main() -> None:
@@ -259,7 +237,7 @@ def test_auto_falls_back_to_polling_without_inotify(
         waker = Waker()
         with opened(log) as fd:
             watch = w.watch(fd, waker)
-            assert w.mode == "poll" and watch.polled
+            assert w.mode == "poll" and w.stats()["polled"] == 1
             append(log)
             await waker.next()
             watch.close()

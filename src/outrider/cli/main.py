@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from outrider import __version__, _impl
-from outrider.config import SERVERS, WATCHERS, AgentConfig, ConfigError, apply_file, load_file
+from outrider.config import SERVERS, WATCHERS, AgentConfig, ConfigError, resolve
 
 log = logging.getLogger("outrider.cli")
 
@@ -63,15 +63,7 @@ def _normalize(argv: Sequence[str]) -> list[str]:
 
 
 def build_config(args: argparse.Namespace) -> AgentConfig:
-    cfg = AgentConfig(dev=args.dev)
-    if cfg.dev:
-        cfg.bind_addr = "127.0.0.1"
-    for path in args.config:
-        apply_file(cfg, load_file(path))
-    env_watcher = os.environ.get("OUTRIDER_WATCHER")
-    if env_watcher:
-        cfg.watcher = env_watcher
-    overrides = {
+    flags = {
         "data_dir": args.data_dir,
         "alloc_dir": args.alloc_dir,
         "bind_addr": args.bind,
@@ -82,15 +74,7 @@ def build_config(args: argparse.Namespace) -> AgentConfig:
         "log_level": args.log_level,
         "log_json": args.log_json,
     }
-    for attr, value in overrides.items():
-        if value is not None:
-            setattr(cfg, attr, value)
-    for item in args.meta:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--meta takes KEY=VALUE, got {item!r}")
-        cfg.meta[key] = value
-    return cfg.finalize()
+    return resolve(dev=args.dev, files=args.config, environ=os.environ, flags=flags, meta=args.meta)
 
 
 def run_agent(cfg: AgentConfig) -> int:
@@ -145,6 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "version":
         print(f"Outrider v{__version__}")
         print(f"native core: {_impl.core_name()}")
+        if not _impl.pure_forced():
+            for name, why in _impl.fallbacks().items():
+                print(f"pure-python twin in use: outrider._native.{name} ({why})")
         return 0
     try:
         return run_agent(build_config(args))

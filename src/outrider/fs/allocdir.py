@@ -153,10 +153,6 @@ def check_readable(user_path: str, resolved_rel: str) -> None:
         raise SecretPathError(kind, user_path)
 
 
-def is_regular(st: os.stat_result) -> bool:
-    return stat_mod.S_ISREG(st.st_mode)
-
-
 def build_alloc_dir(alloc_dir: str, alloc_id: str, tasks: list[str]) -> str:
     """Create Nomad's alloc-dir layout (spec §2.1) and return the allocation's directory."""
     root = os.path.join(alloc_dir, alloc_id)

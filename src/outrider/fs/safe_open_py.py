@@ -70,11 +70,6 @@ def open_beneath(root_fd: int, root_real: str, rel: str, flags: int = os.O_RDONL
     return walk(root_fd, root_prefix(root_real), rel_b, flags, rel)
 
 
-# The pure twin always walks; the name exists so tests can address the walk
-# of either twin the same way.
-open_beneath_walk = open_beneath
-
-
 def _probe(cur: int, name: bytes, rel: str) -> tuple[int, os.stat_result]:
     try:
         fd = os.open(name, _PROBE, dir_fd=cur)

@@ -5,26 +5,17 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from outrider.errors import APIError
+
+__all__ = ["ERROR_MEDIA_TYPE", "APIError", "error_response", "handle_api_error", "unknown_alloc"]
+
 ERROR_MEDIA_TYPE = "text/plain; charset=utf-8"
-
-
-class APIError(Exception):
-    """An error answered as ``status`` with ``message`` as the whole body."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def unknown_alloc(alloc_id: str) -> APIError:
     from outrider.gostrconv import quote
 
     return APIError(404, f"Unknown allocation {quote(alloc_id)}")
-
-
-def permission_denied() -> APIError:
-    return APIError(403, "Permission denied")
 
 
 def invalid_method() -> APIError:

@@ -8,7 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outrider.http.drain import DrainBodyMiddleware, declared_length
 from outrider.http.request_metrics import RequestMetrics
-from outrider.stats.metrics import REGISTRY, Registry
+from outrider.metrics import REGISTRY, Registry
 
 # Nomad wraps every endpoint in CORS except the node-wide GC (spec §1.2).
 _NOT_CORS = frozenset({"/v1/client/gc"})

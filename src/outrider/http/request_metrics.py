@@ -15,7 +15,7 @@ from typing import Any
 from starlette.types import Scope
 
 from outrider.http.subtrees import ROUTE_LABEL_KEY
-from outrider.stats.metrics import REGISTRY, Counter, Histogram, Registry
+from outrider.metrics import REGISTRY, Counter, Histogram, Registry
 
 REQUESTS = "outrider.http.requests"
 LATENCY = "outrider.http.request_duration_seconds"

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from outrider.acl import authorizer as auth
 from outrider.agent import Agent
 from outrider.allocs import Allocation
-from outrider.http import auth
 from outrider.http.body import read_json
 from outrider.http.errors import APIError, not_run_here
 from outrider.http.methods import ANY_METHOD

@@ -17,6 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from outrider.acl import authorizer as auth
 from outrider.allocs import Allocation
 from outrider.fs.allocdir import (
     open_fd_in_alloc,
@@ -32,7 +33,6 @@ from outrider.fs.safe_open import is_secret_path
 from outrider.fs.sniff import detect_content_type
 from outrider.fs.sniff_cache import SniffCache
 from outrider.gostrconv import format_rfc3339nano
-from outrider.http import auth
 from outrider.http.errors import APIError
 from outrider.http.files import FileRangeResponse
 from outrider.http.prologue import (

@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from outrider.acl import authorizer as auth
 from outrider.agent import Agent
 from outrider.allocs import Allocation
-from outrider.http import auth
 from outrider.http.blocking import block
 from outrider.http.body import read_json
 from outrider.http.errors import APIError, invalid_method, not_run_here
@@ -32,7 +32,7 @@ from outrider.jobs.views import alloc_json, alloc_stub, job_json, job_stub, job_
 
 def _begin(request: Request) -> tuple[Agent, Query, JobManager]:
     agent, query = begin(request)
-    return agent, query, JobManager(agent)
+    return agent, query, agent.jobs
 
 
 def _namespace(query: Query) -> str:

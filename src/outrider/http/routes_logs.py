@@ -14,12 +14,12 @@ import os
 
 from starlette.requests import Request
 
+from outrider.acl import authorizer as auth
 from outrider.agent import Agent
 from outrider.allocs import Allocation
 from outrider.fs.allocdir import LOG_DIR, SecretPathError, check_readable, open_in_alloc, os_error_text
 from outrider.fs.errors import PathEscapesError
 from outrider.gostrconv import quote
-from outrider.http import auth
 from outrider.http.errors import APIError
 from outrider.http.prologue import (
     authorize,
@@ -40,7 +40,6 @@ from outrider.stream.logs import (
     log_files,
     scan_dir,
 )
-from outrider.stream.service import service_for
 
 # Set before streaming starts, without a charset (spec §5.8). Plain logs are untrusted
 # text: exactly text/plain, so no browser renders them (TestHTTP_FS_Logs_XSS).
@@ -123,7 +122,7 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
         except OSError as exc:
             raise _listing_error(exc) from None
 
-    service = service_for(agent)
+    service = agent.streams
     try:
         source = LogsSource(
             dir_fd,

@@ -14,8 +14,8 @@ from outrider.http.errors import invalid_method
 from outrider.http.methods import ANY_METHOD
 from outrider.http.params import query_of
 from outrider.http.responses import json_response
+from outrider.metrics import REGISTRY
 from outrider.stats.exposition import PROMETHEUS_CONTENT_TYPE, render_json, render_prometheus
-from outrider.stats.metrics import REGISTRY
 
 
 async def metrics(request: Request) -> Response:

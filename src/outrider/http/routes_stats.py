@@ -10,20 +10,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from outrider.http import auth
+from outrider.acl import authorizer as auth
 from outrider.http.methods import ANY_METHOD
 from outrider.http.prologue import authorize, authorize_node, begin, lookup, require_local_node
 from outrider.http.responses import json_response
 from outrider.http.subtrees import Handler
-from outrider.stats.service import AllocStatsService, HostStatsService
 
 
 async def client_stats(request: Request) -> Response:
     agent, query = begin(request)
     authorize_node(request, agent, write=False)
     require_local_node(agent, query.get("node_id"))
-    host: HostStatsService = agent.host_stats  # type: ignore[attr-defined]
-    return json_response(await host.snapshot(), query)
+    return json_response(await agent.host_stats.snapshot(), query)
 
 
 async def alloc_stats(request: Request, alloc_id: str) -> Response:
@@ -31,8 +29,7 @@ async def alloc_stats(request: Request, alloc_id: str) -> Response:
     # Unknown allocation before the ACL check (spec §1.7, §12).
     alloc = lookup(agent, alloc_id)
     authorize(request, agent, alloc, auth.READ_JOB)
-    sampler: AllocStatsService = agent.alloc_stats  # type: ignore[attr-defined]
-    return json_response(sampler.usage(alloc.id, query.get("task") or None), query)
+    return json_response(agent.alloc_stats.usage(alloc.id, query.get("task") or None), query)
 
 
 ROUTES = [Route("/v1/client/stats", client_stats, methods=ANY_METHOD)]

@@ -15,13 +15,13 @@ import os
 
 from starlette.requests import Request
 
+from outrider.acl import authorizer as auth
 from outrider.allocs import Allocation
 from outrider.fs.allocdir import (
     open_in_alloc,
     open_regular,
     reopen_for_read,
 )
-from outrider.http import auth
 from outrider.http.errors import APIError
 from outrider.http.prologue import (
     authorize,
@@ -36,7 +36,6 @@ from outrider.http.prologue import (
 )
 from outrider.http.subtrees import Handler
 from outrider.stream import FileFollower, StreamResponse, StreamService, TailReader, json_string
-from outrider.stream.service import service_for
 
 # Go sniffs the first frame of the reference's response as text (spec §5.8).
 STREAM_MEDIA_TYPE = "text/plain; charset=utf-8"
@@ -79,7 +78,7 @@ async def fs_stream(request: Request, alloc_id: str) -> StreamResponse:
     rel = clean_or_error(path)
     if offset < 0 and not origin_end:
         raise APIError(400, f"can't seek to offset {offset}: seek {rel or '/'}: invalid argument")
-    service = service_for(agent)
+    service = agent.streams
     try:
         reader = open_tail(service, alloc, path, rel, origin_end, offset)
     except OSError as exc:

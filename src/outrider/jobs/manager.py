@@ -3,8 +3,7 @@
 There is no scheduler: a registered job's task groups each get ``Count``
 allocations here, at once. Re-registering a job with a changed spec stops its
 allocations and places new ones; an unchanged spec changes nothing. The manager
-keeps no state of its own (the DB and ``agent.runner`` hold it all), so a
-handler makes one per request.
+keeps no state of its own: the DB and the task runner hold it all.
 """
 
 from __future__ import annotations
@@ -12,17 +11,17 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from outrider.allocs import Allocation
+from outrider.allocs import Allocation, AllocRegistry
+from outrider.config import AgentConfig
 from outrider.jobs.errors import JobError
 from outrider.jobs.parse import SERVER_FIELDS, ParsedJob, parse_job
 from outrider.jobs.store import JobRecord, JobStore
 from outrider.runner.env import AllocContext
+from outrider.runner.service import TaskRunnerService
 from outrider.runner.spec import AllocSpec
-
-if TYPE_CHECKING:
-    from outrider.agent import Agent
+from outrider.state.db import StateDB
 
 
 def _without_server_fields(job: dict[str, Any]) -> dict[str, Any]:
@@ -30,29 +29,40 @@ def _without_server_fields(job: dict[str, Any]) -> dict[str, Any]:
 
 
 class JobManager:
-    """The jobs API's operations on one agent."""
+    """The jobs API's operations on one agent: ``agent.jobs``."""
 
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
-        self.store = JobStore(agent.db)
+    def __init__(
+        self,
+        config: AgentConfig,
+        node_id: str,
+        db: StateDB,
+        allocs: AllocRegistry,
+        runner: TaskRunnerService,
+    ) -> None:
+        self.config = config
+        self.node_id = node_id
+        self.db = db
+        self.allocs = allocs
+        self.runner = runner
+        self.store = JobStore(db)
 
     def allocs_of(self, namespace: str, job_id: str) -> list[Allocation]:
         """The job's allocations that this agent runs, oldest first."""
-        found = [a for a in self.agent.allocs.owned() if a.namespace == namespace and a.job_id == job_id]
+        found = [a for a in self.allocs.owned() if a.namespace == namespace and a.job_id == job_id]
         return sorted(found, key=lambda a: (a.create_index, a.index))
 
     def register(self, raw: Any, namespace: str | None, path_id: str | None = None) -> dict[str, Any]:
         """Register (or update) a job and place its allocations; the body of Nomad's register response."""
-        cfg = self.agent.config
+        cfg = self.config
         parsed = parse_job(raw, region=cfg.region, datacenter=cfg.datacenter, namespace=namespace)
         if path_id is not None and parsed.id != path_id:
             raise JobError("Job ID does not match name")
         existing = self.store.get(parsed.namespace, parsed.id)
         eval_id = str(uuid.uuid4())
         if existing is not None and _without_server_fields(existing.job) == parsed.job:
-            index = self.agent.db.next_index()
+            index = self.db.next_index()
             return _write_response(eval_id, index, existing.job_modify_index)
-        job_index = self.agent.db.next_index()
+        job_index = self.db.next_index()
         version = existing.version + 1 if existing is not None else 0
         now = time.time_ns()
         job = {
@@ -76,14 +86,14 @@ class JobManager:
         )
         self.store.put(rec)
         for alloc in self.allocs_of(parsed.namespace, parsed.id):
-            self.agent.runner.stop_alloc(alloc.id)
-        eval_index = self.agent.db.next_index()
+            self.runner.stop_alloc(alloc.id)
+        eval_index = self.db.next_index()
         if not parsed.stop:
             self._place(parsed, rec, eval_id, eval_index)
         return _write_response(eval_id, eval_index, job_index)
 
     def _place(self, parsed: ParsedJob, rec: JobRecord, eval_id: str, index: int) -> None:
-        cfg = self.agent.config
+        cfg = self.config
         for group in parsed.groups:
             for i in range(group.count):
                 alloc_id = str(uuid.uuid4())
@@ -99,7 +109,7 @@ class JobManager:
                     namespace=parsed.namespace,
                     region=cfg.region,
                     datacenter=cfg.datacenter,
-                    node_id=self.agent.node_id,
+                    node_id=self.node_id,
                     node_name=cfg.node_name,
                     node_meta=dict(cfg.meta),
                 )
@@ -123,19 +133,19 @@ class JobManager:
                     context=context,
                     tasks=group.tasks,
                 )
-                self.agent.runner.place(alloc, spec)
+                self.runner.place(alloc, spec)
 
     def deregister(self, namespace: str, job_id: str, purge: bool) -> dict[str, Any]:
         """Stop a job's allocations; with ``purge`` also forget the job and destroy its allocations."""
         rec = self.store.get(namespace, job_id)
         if rec is None:
             raise JobError("job not found", 404)
-        index = self.agent.db.next_index()
+        index = self.db.next_index()
         allocs = self.allocs_of(namespace, job_id)
         if purge:
             self.store.delete(namespace, job_id)
             for alloc in allocs:
-                self.agent.runner.in_background(self.agent.runner.purge(alloc.id))
+                self.runner.in_background(self.runner.purge(alloc.id))
         else:
             if not rec.stop:
                 rec.stop = True
@@ -144,7 +154,7 @@ class JobManager:
                 rec.job.update(Stop=True, Version=rec.version, ModifyIndex=index, JobModifyIndex=index)
                 self.store.put(rec)
             for alloc in allocs:
-                self.agent.runner.stop_alloc(alloc.id)
+                self.runner.stop_alloc(alloc.id)
         response = _write_response(str(uuid.uuid4()), index, index)
         response.update(VolumeEvalID="", VolumeEvalIndex=0)
         return response

@@ -31,15 +31,12 @@ class AllocRunner:
         store: RunnerStore,
         data_dir: str,
         cgroup_for: Callable[[str, str], str | None],
-        on_terminal: Callable[[str], None],
         next_index: Callable[[], int],
         max_kill_timeout: int | None = None,
     ) -> None:
         self.alloc = alloc
         self.spec = spec
         self.registry = registry
-        self.terminal = asyncio.Event()
-        self._on_terminal = on_terminal
         self._next_index = next_index
         self.tasks: dict[str, TaskRunner] = {}
         for task in spec.tasks:
@@ -68,9 +65,6 @@ class AllocRunner:
             self.kill()
         self._changed(None)
 
-    def all_dead(self) -> bool:
-        return all(r.state.state == ts.DEAD for r in self.tasks.values())
-
     def _changed(self, runner: TaskRunner | None) -> None:
         if runner is not None and runner.state.state == ts.DEAD and runner.state.failed:
             # One failed task fails the allocation; its siblings are stopped (Nomad's alloc runner).
@@ -85,9 +79,6 @@ class AllocRunner:
                 self.registry.update_status(
                     self.alloc.id, client_status=status, modify_index=self._next_index()
                 )
-        if self.all_dead() and not self.terminal.is_set():
-            self.terminal.set()
-            self._on_terminal(self.alloc.id)
 
     def kill(self) -> None:
         """Stop every task (``Killing``, kill signal, SIGKILL after the kill timeout)."""

@@ -13,10 +13,11 @@ import contextlib
 import logging
 import os
 import shutil
-from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine
+from typing import Any
 
-from outrider.allocs import Allocation
+from outrider.allocs import Allocation, AllocRegistry
+from outrider.config import AgentConfig
 from outrider.fs.allocdir import build_alloc_dir
 from outrider.runner import cgroup
 from outrider.runner import taskstate as ts
@@ -26,13 +27,9 @@ from outrider.runner.handle import alloc_state_dir
 from outrider.runner.spec import AllocSpec, signal_number
 from outrider.runner.store import RunnerStore
 from outrider.runner.taskrunner import TaskRunner
-
-if TYPE_CHECKING:
-    from outrider.agent import Agent
+from outrider.state.db import StateDB
 
 log = logging.getLogger("outrider.runner")
-
-TerminalListener = Callable[[str], None]
 
 RESTART_ONE = "User requested task to restart"
 RESTART_RUNNING = "User requested running tasks to restart"
@@ -40,15 +37,22 @@ RESTART_ALL = "User requested all tasks to restart"
 
 
 class TaskRunnerService:
-    """Runs Outrider's own allocations; an agent service attached as ``agent.runner``."""
+    """Runs Outrider's own allocations; an agent service, ``agent.runner``.
+
+    Args:
+        db: the state DB: task states, and the index every change takes.
+        allocs: the agent's allocation registry; placed allocations are added to it.
+        config: where allocation and state directories go, and ``max_kill_timeout``.
+    """
 
     name = "runner"
 
-    def __init__(self, agent: Agent) -> None:
-        self.agent = agent
-        self.store = RunnerStore(agent.db)
+    def __init__(self, db: StateDB, allocs: AllocRegistry, config: AgentConfig) -> None:
+        self.db = db
+        self.allocs = allocs
+        self.config = config
+        self.store = RunnerStore(db)
         self._allocs: dict[str, AllocRunner] = {}
-        self._listeners: list[TerminalListener] = []
         self._destroying: set[str] = set()
         self._background: set[asyncio.Task[None]] = set()
         self._cgroups: bool | None = None
@@ -57,12 +61,12 @@ class TaskRunnerService:
 
     async def start(self) -> None:
         """Pick up every allocation of the state DB again (re-attach to live tasks, reconcile the rest)."""
-        for alloc in self.agent.allocs.owned():
+        for alloc in self.allocs.owned():
             record, saved = self.store.load(alloc.id)
             if record is None:
                 # Placed, but the agent died before its tasks were recorded: nothing ever ran.
                 if not alloc.terminal:
-                    self.agent.allocs.update_status(alloc.id, client_status="failed")
+                    self.allocs.update_status(alloc.id, client_status="failed")
                 continue
             self._run(alloc, AllocSpec.from_json(record), saved)
 
@@ -83,13 +87,12 @@ class TaskRunnerService:
             alloc=alloc,
             spec=spec,
             saved=saved,
-            registry=self.agent.allocs,
+            registry=self.allocs,
             store=self.store,
-            data_dir=self.agent.config.data_dir,
+            data_dir=self.config.data_dir,
             cgroup_for=self._cgroup_for,
-            on_terminal=self._notify_terminal,
-            next_index=self.agent.db.next_index,
-            max_kill_timeout=round(self.agent.config.max_kill_timeout * 1e9),
+            next_index=self.db.next_index,
+            max_kill_timeout=round(self.config.max_kill_timeout * 1e9),
         )
         self._allocs[alloc.id] = runner
         runner.start()
@@ -106,8 +109,8 @@ class TaskRunnerService:
 
     def place(self, alloc: Allocation, spec: AllocSpec) -> None:
         """Create the allocation's directory and rows, then start its tasks."""
-        build_alloc_dir(self.agent.config.alloc_dir, alloc.id, [t.name for t in spec.tasks])
-        self.agent.allocs.add(alloc)
+        build_alloc_dir(self.config.alloc_dir, alloc.id, [t.name for t in spec.tasks])
+        self.allocs.add(alloc)
         received = {}
         for task in spec.tasks:
             state = ts.TaskState()
@@ -118,13 +121,11 @@ class TaskRunnerService:
 
     def stop_alloc(self, alloc_id: str) -> None:
         """Stop an allocation for good (its job was stopped or replaced)."""
-        alloc = self.agent.allocs.get(alloc_id)
+        alloc = self.allocs.get(alloc_id)
         if alloc is None or alloc.external or alloc.destroyed:
             return
         if alloc.desired_status != "stop":
-            self.agent.allocs.update_status(
-                alloc_id, desired_status="stop", modify_index=self.agent.db.next_index()
-            )
+            self.allocs.update_status(alloc_id, desired_status="stop", modify_index=self.db.next_index())
         runner = self._allocs.get(alloc_id)
         if runner is not None:
             runner.kill()
@@ -176,7 +177,7 @@ class TaskRunnerService:
 
     def gc_eligible(self, alloc_id: str) -> bool:
         """Owned, terminal, not destroyed and not being destroyed: Nomad's "in the GC queue"."""
-        alloc = self.agent.allocs.get(alloc_id)
+        alloc = self.allocs.get(alloc_id)
         return (
             alloc is not None
             and not alloc.external
@@ -198,7 +199,7 @@ class TaskRunnerService:
 
     def collect_all(self) -> list[str]:
         """Start destroying every eligible allocation in the background; return their IDs (spec §15)."""
-        ids = [a.id for a in self.agent.allocs.owned() if self.gc_eligible(a.id)]
+        ids = [a.id for a in self.allocs.owned() if self.gc_eligible(a.id)]
         for alloc_id in ids:
             self._destroying.add(alloc_id)
             self.in_background(self._destroy_then_release(alloc_id))
@@ -219,21 +220,20 @@ class TaskRunnerService:
             self._destroying.discard(alloc_id)
 
     async def _destroy(self, alloc_id: str) -> None:
-        alloc = self.agent.allocs.get(alloc_id)
+        alloc = self.allocs.get(alloc_id)
         assert alloc is not None
         runner = self._allocs.get(alloc_id)
         if runner is not None:
             await runner.kill_and_wait()
             await runner.detach()
-        state_dir = alloc_state_dir(self.agent.config.data_dir, alloc_id)
+        state_dir = alloc_state_dir(self.config.data_dir, alloc_id)
         groups = [g for g in (self._cgroup_for(alloc_id, t) for t in alloc.tasks) if g is not None]
         await asyncio.to_thread(_remove_trees, alloc.path, state_dir, groups)
-        self.agent.allocs.mark_destroyed(alloc_id)
+        self.allocs.mark_destroyed(alloc_id)
         self._allocs.pop(alloc_id, None)
         if runner is not None:
             for task in runner.tasks.values():
                 task.finished.set()
-            runner.terminal.set()
         log.info("allocation garbage collected", extra={"alloc_id": alloc_id})
 
     async def purge(self, alloc_id: str) -> None:
@@ -244,7 +244,7 @@ class TaskRunnerService:
             await runner.kill_and_wait()
         if alloc_id in self._destroying:
             return
-        alloc = self.agent.allocs.get(alloc_id)
+        alloc = self.allocs.get(alloc_id)
         if alloc is None or alloc.destroyed or alloc.external:
             return
         self._destroying.add(alloc_id)
@@ -254,14 +254,6 @@ class TaskRunnerService:
             self._destroying.discard(alloc_id)
 
     # -- what other parts of the agent read -----------------------------------------------------
-
-    def task_names(self, alloc_id: str) -> list[str]:
-        """The allocation's tasks in job order (empty for unknown allocations)."""
-        runner = self._allocs.get(alloc_id)
-        if runner is not None:
-            return list(runner.tasks)
-        alloc = self.agent.allocs.get(alloc_id)
-        return list(alloc.tasks) if alloc is not None else []
 
     def task_states(self, alloc_id: str) -> dict[str, dict[str, Any]]:
         """``TaskStates`` of the allocation: task name to Nomad's ``TaskState`` JSON object."""
@@ -284,45 +276,6 @@ class TaskRunnerService:
         """Set once the task is dead for good (no restart will follow); None for unknown tasks."""
         found = self._find(alloc_id, task)
         return found.finished if found is not None else None
-
-    def alloc_finished(self, alloc_id: str) -> asyncio.Event | None:
-        """Set once every task of the allocation is dead for good; None when Outrider does not run it."""
-        runner = self._allocs.get(alloc_id)
-        return runner.terminal if runner is not None else None
-
-    def is_alloc_terminal(self, alloc_id: str) -> bool:
-        """True when no task of the allocation runs or will run again (and for destroyed allocations).
-
-        External (sidecar) allocations are never terminal: Outrider cannot tell.
-        """
-        runner = self._allocs.get(alloc_id)
-        if runner is not None:
-            return runner.all_dead()
-        alloc = self.agent.allocs.get(alloc_id)
-        return alloc is not None and not alloc.external and (alloc.destroyed or alloc.terminal)
-
-    def add_terminal_listener(self, listener: TerminalListener) -> None:
-        """Call ``listener(alloc_id)`` (on the event loop) whenever an allocation's tasks are all dead."""
-        self._listeners.append(listener)
-
-    def remove_terminal_listener(self, listener: TerminalListener) -> None:
-        with contextlib.suppress(ValueError):
-            self._listeners.remove(listener)
-
-    def _notify_terminal(self, alloc_id: str) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(alloc_id)
-            except Exception:
-                log.exception("terminal listener failed", extra={"alloc_id": alloc_id})
-
-    def counts_by_state(self) -> dict[str, int]:
-        """How many tasks are pending, running and dead, over every allocation Outrider runs."""
-        counts = {ts.PENDING: 0, ts.RUNNING: 0, ts.DEAD: 0}
-        for runner in self._allocs.values():
-            for task in runner.tasks.values():
-                counts[task.state.state] += 1
-        return counts
 
     def alloc_spec(self, alloc_id: str) -> AllocSpec | None:
         """What the allocation was placed with (its job version, eval, task specs)."""

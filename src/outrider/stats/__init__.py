@@ -1,20 +1,14 @@
-"""Host and allocation statistics, the node fingerprint and the metrics registry."""
+"""Host and allocation statistics, the node fingerprint and the sampling services."""
 
 from outrider.stats.alloc import AllocSampler, TaskTarget
 from outrider.stats.host import HostSampler
-from outrider.stats.metrics import REGISTRY, Counter, Gauge, Histogram, Registry
-from outrider.stats.service import AllocStatsService, HostStatsService, attach
+from outrider.stats.service import AllocStatsService, HostStatsService, StatsGauges
 
 __all__ = [
-    "REGISTRY",
     "AllocSampler",
     "AllocStatsService",
-    "Counter",
-    "Gauge",
-    "Histogram",
     "HostSampler",
     "HostStatsService",
-    "Registry",
+    "StatsGauges",
     "TaskTarget",
-    "attach",
 ]

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from outrider.stats.metrics import Collected, Counter, Histogram
+from outrider.metrics import Collected, Counter, Histogram
 
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _INVALID = re.compile(r"[^A-Za-z0-9_:]")

@@ -13,18 +13,15 @@ import collections
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from outrider.allocs import AllocRegistry
+from outrider.config import AgentConfig
+from outrider.metrics import GaugeSample, Registry
 from outrider.stats.alloc import AllocSampler, TaskTarget
-from outrider.stats.cpufreq import core_mhz
-from outrider.stats.fingerprint import Fingerprint, fingerprint
 from outrider.stats.host import HostSampler
-from outrider.stats.metrics import REGISTRY, GaugeSample, Registry
-
-if TYPE_CHECKING:
-    from outrider.agent import Agent
 
 log = logging.getLogger("outrider.stats")
 
@@ -115,12 +112,30 @@ class HostStatsService(_Periodic):
         return latest
 
 
+class TaskSource(Protocol):
+    """What the allocation sampler asks about tasks: the agent's task runner."""
+
+    def task_states(self, alloc_id: str) -> Mapping[str, Mapping[str, Any]]: ...
+
+    def task_root_pid(self, alloc_id: str, task: str) -> int | None: ...
+
+    def task_cgroup(self, alloc_id: str, task: str) -> str | None: ...
+
+
 class AllocStatsService(_Periodic):
     """Samples every running task each interval; see :class:`outrider.stats.alloc.AllocSampler`."""
 
-    def __init__(self, agent: Agent, interval: float, total_compute: float, numcores: int) -> None:
+    def __init__(
+        self,
+        tasks: TaskSource,
+        allocs: AllocRegistry,
+        interval: float,
+        total_compute: float,
+        numcores: int,
+    ) -> None:
         super().__init__("alloc-stats", interval)
-        self._agent = agent
+        self._tasks = tasks
+        self._allocs = allocs
         self.sampler = AllocSampler(total_compute, numcores, interval)
         self.task_counts: dict[str, int] = dict.fromkeys(TASK_STATES, 0)
 
@@ -133,23 +148,21 @@ class AllocStatsService(_Periodic):
 
     def targets(self) -> tuple[list[TaskTarget], list[str]]:
         """Ask the task runner, on the event loop, which tasks to sample; also count tasks by state."""
-        agent = self._agent
-        runner = getattr(agent, "runner", None)
+        runner = self._tasks
         targets: list[TaskTarget] = []
         counts: collections.Counter[str] = collections.Counter(dict.fromkeys(TASK_STATES, 0))
-        if runner is not None:
-            for alloc in agent.allocs.owned():
-                try:
-                    states = runner.task_states(alloc.id) or {}
-                except Exception:
-                    log.debug("no task states", extra={"alloc_id": alloc.id}, exc_info=True)
-                    continue
-                for task, state in states.items():
-                    status = str(state.get("State", "pending"))
-                    counts[status] += 1
-                    targets.append(_target(runner, alloc.id, task, status == "running"))
+        for alloc in self._allocs.owned():
+            try:
+                states = runner.task_states(alloc.id) or {}
+            except Exception:
+                log.debug("no task states", extra={"alloc_id": alloc.id}, exc_info=True)
+                continue
+            for task, state in states.items():
+                status = str(state.get("State", "pending"))
+                counts[status] += 1
+                targets.append(_target(runner, alloc.id, task, status == "running"))
         self.task_counts = dict(counts)
-        forget = [a for a in self.sampler.latest if agent.allocs.get(a) is None]
+        forget = [a for a in self.sampler.latest if self._allocs.get(a) is None]
         return targets, forget
 
     async def _step(self) -> None:
@@ -157,7 +170,7 @@ class AllocStatsService(_Periodic):
         await self.run_in_thread(self.sampler.sample, targets, forget)
 
 
-def _target(runner: Any, alloc_id: str, task: str, running: bool) -> TaskTarget:
+def _target(runner: TaskSource, alloc_id: str, task: str, running: bool) -> TaskTarget:
     if not running:
         return TaskTarget(alloc_id, task, False)
     try:
@@ -170,18 +183,30 @@ def _target(runner: Any, alloc_id: str, task: str, running: bool) -> TaskTarget:
 
 
 class StatsGauges:
-    """Registers the host and task gauges with a registry for the life of the agent."""
+    """Registers the host, task, allocation and stream gauges with a registry for the life of the agent.
+
+    Args:
+        stream_stats: the stream service's counters (streams, followers, watches).
+    """
 
     name = "stats-gauges"
 
     def __init__(
-        self, agent: Agent, host: HostStatsService, allocs: AllocStatsService, registry: Registry
+        self,
+        config: AgentConfig,
+        node_id: str,
+        host: HostStatsService,
+        tasks: AllocStatsService,
+        allocs: AllocRegistry,
+        stream_stats: Callable[[], Mapping[str, int | float | str]],
+        registry: Registry,
     ) -> None:
-        self._agent, self._host, self._allocs, self._registry = agent, host, allocs, registry
+        self._host, self._tasks, self._allocs, self._registry = host, tasks, allocs, registry
+        self._stream_stats = stream_stats
         self._unregister: list[Callable[[], None]] = []
-        cfg = agent.config
+        cfg = config
         self.base = {
-            "node_id": agent.node_id,
+            "node_id": node_id,
             "datacenter": cfg.datacenter,
             "node_class": cfg.node_class,
             "node_pool": cfg.node_pool,
@@ -228,33 +253,18 @@ class StatsGauges:
         yield "outrider.client.host.cpu.ticks_consumed", base, snap["CPUTicksConsumed"]
 
     def client_gauges(self) -> Iterator[GaugeSample]:
-        for state, count in self._allocs.task_counts.items():
+        for state, count in self._tasks.task_counts.items():
             yield "outrider.client.tasks", {"state": state}, count
         statuses: collections.Counter[str] = collections.Counter()
-        for alloc in self._agent.allocs.owned():
+        for alloc in self._allocs.owned():
             statuses[alloc.client_status] += 1
         for status in ("pending", "running", "complete", "failed", "lost"):
             yield "outrider.client.allocations", {"status": status}, statuses.get(status, 0)
-        stream_stats = _stream_stats(self._agent)
-        if stream_stats:
-            for key, value in stream_stats.items():
-                if isinstance(value, int | float):
-                    yield f"outrider.stream.{key}", {}, value
-                else:
-                    yield f"outrider.stream.{key}", {key: str(value)}, 1
-
-
-def _stream_stats(agent: Agent) -> dict[str, Any] | None:
-    """The stream service's counters (streams, followers, watches), once a stream has created it.
-
-    Looked up, never created, so scraping metrics does not start the stream service.
-    """
-    try:
-        from outrider.stream.service import existing_service
-    except ImportError:
-        return None
-    service = existing_service(agent)
-    return service.stats() if service is not None else None
+        for key, value in self._stream_stats().items():
+            if isinstance(value, int | float):
+                yield f"outrider.stream.{key}", {}, value
+            else:
+                yield f"outrider.stream.{key}", {key: str(value)}, 1
 
 
 HELP = {
@@ -280,27 +290,8 @@ HELP = {
     "outrider.stream.sharing_followers": "followers sharing a file with another follower",
     "outrider.stream.inotify_watches": "inotify watches held",
     "outrider.stream.polled": "objects watched by polling",
+    "outrider.stream.poll_interval": "seconds between stats of polled objects",
     "outrider.stream.subscribers": "watch subscriptions",
     "outrider.stream.descriptors": "descriptors held for followed files and their directories",
     "outrider.stream.descriptor_uses": "stream readers served by those descriptors",
 }
-
-
-def attach(agent: Agent, registry: Registry = REGISTRY) -> None:
-    """Give ``agent`` its fingerprint and sampling services (``host_stats``, ``alloc_stats``).
-
-    Adds ``agent.fingerprint`` (:class:`~outrider.stats.fingerprint.Fingerprint`),
-    ``agent.host_stats`` (:class:`HostStatsService`) and ``agent.alloc_stats``
-    (:class:`AllocStatsService`), and registers their gauges with ``registry``.
-    """
-    cfg = agent.config
-    mhz = core_mhz()
-    fp: Fingerprint = fingerprint(cfg.alloc_dir, mhz)
-    host = HostStatsService(cfg.alloc_dir, cfg.collection_interval, mhz)
-    allocs = AllocStatsService(agent, cfg.collection_interval, fp.total_compute, fp.numcores)
-    agent.fingerprint = fp  # type: ignore[attr-defined]
-    agent.host_stats = host  # type: ignore[attr-defined]
-    agent.alloc_stats = allocs  # type: ignore[attr-defined]
-    agent.add_service(host)
-    agent.add_service(allocs)
-    agent.add_service(StatsGauges(agent, host, allocs, registry))

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-from outrider.stats.metrics import REGISTRY
+from outrider.metrics import REGISTRY
 from outrider.stream.framer import EVENT_DELETED, EVENT_TRUNCATED, MAX_FRAME_DATA, encode_frames
 from outrider.stream.tail import TailReader
 
@@ -36,7 +36,6 @@ MAX_PENDING = 512 * 1024
 the file later instead. One step's output stays below it too, so a stream pins at most 1 MiB."""
 
 Phase = Literal["follow", "replaced", "deleted", "done"]
-EndReason = Literal["eof", "deleted"]
 Reopen = Callable[[], TailReader]
 """Opens the followed path again (after a replacement) as a reader at offset 0.
 
@@ -94,7 +93,6 @@ class FileFollower:
         self._service = service
         self._reopen = reopen
         self._phase: Phase = "follow"
-        self._ended: EndReason | None = None
         self._stop_at_eof = not follow
         self._dirty = True
         self._event = ""
@@ -131,16 +129,6 @@ class FileFollower:
     def done(self) -> bool:
         """True once the follower has nothing more to produce, ever."""
         return self._phase == "done" and not self._pending
-
-    @property
-    def ended(self) -> EndReason | None:
-        """Why the follower is done: ``"eof"`` or ``"deleted"``; None while it is not."""
-        return self._ended
-
-    @property
-    def pending_bytes(self) -> int:
-        """Output held for the sender right now (never above :data:`MAX_PENDING`)."""
-        return self._pending_size
 
     @property
     def offset(self) -> int:
@@ -220,10 +208,8 @@ class FileFollower:
                 self._attach()
                 return b""
         if self._phase in ("replaced", "deleted"):
-            self._ended = "deleted"
             tail = self._encode(b"", EVENT_DELETED, self._reader.offset)
         else:
-            self._ended = "eof"
             tail = b""
         self._phase = "done"
         self._detach()

@@ -18,15 +18,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from starlette.types import Receive, Scope, Send
 
-from outrider.stats.metrics import REGISTRY
+from outrider.metrics import REGISTRY
 from outrider.stream.framer import HEARTBEAT
-
-if TYPE_CHECKING:
-    from outrider.stream.service import StreamService
 
 log = logging.getLogger("outrider.stream")
 
@@ -54,6 +51,16 @@ class Source(Protocol):
         """Release everything the source holds; idempotent."""
 
 
+class StreamRegistry(Protocol):
+    """Where a running stream registers: the agent's heartbeat clock and shutdown (the stream service)."""
+
+    def register(self, stream: StreamResponse) -> None:
+        """Count ``stream`` in; it may be told :meth:`StreamResponse.end` at once."""
+
+    def unregister(self, stream: StreamResponse) -> None:
+        """Count ``stream`` out; idempotent."""
+
+
 def describe_error(exc: Exception) -> str:
     """The text appended to a stream that fails after it started (spec §5.9)."""
     return str(exc)
@@ -76,7 +83,7 @@ class StreamResponse:
     def __init__(
         self,
         source: Source,
-        service: StreamService,
+        service: StreamRegistry,
         *,
         heartbeats: bool,
         media_type: str | None = None,

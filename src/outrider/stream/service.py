@@ -10,8 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import weakref
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from outrider.stream.descriptors import SharedDescriptors
 from outrider.stream.fanout import Hubs
@@ -20,7 +19,6 @@ from outrider.stream.tail import TailReader
 from outrider.stream.watcher import Watcher
 
 if TYPE_CHECKING:
-    from outrider.config import AgentConfig
     from outrider.stream.sender import StreamResponse
 
 READ_CHUNK = 256 * 1024
@@ -38,18 +36,17 @@ _TICKS_PER_INTERVAL = 4
 
 
 class StreamService:
-    """Everything streams share; an agent service (``name``, :meth:`start`, :meth:`stop`).
+    """Everything streams share; an agent service (``name``, :meth:`start`, :meth:`stop`): ``agent.streams``.
 
     Args:
-        watcher: the file watcher; a new one (mode and interval from the
-            environment or auto-detection) when omitted.
+        watcher: the agent-wide file watcher.
         stopping: set when the agent begins to stop; every stream then ends.
     """
 
     name = "streams"
 
-    def __init__(self, watcher: Watcher | None = None, stopping: asyncio.Event | None = None) -> None:
-        self.watcher = watcher if watcher is not None else Watcher()
+    def __init__(self, watcher: Watcher, stopping: asyncio.Event | None = None) -> None:
+        self.watcher = watcher
         self.hubs = Hubs()
         # Every read lands here and is encoded before the next read starts (one event loop),
         # so one buffer serves every follower of the agent.
@@ -78,13 +75,14 @@ class StreamService:
             self._stop_waiter = None
         await self.watcher.stop()
 
-    def stats(self) -> dict[str, int | str]:
-        """Counters for metrics: open streams, hubs and watcher state."""
+    def stats(self) -> dict[str, int | float | str]:
+        """Counters for metrics: open streams, hubs and watcher state (its poll interval too)."""
         fds = self.descriptors.stats()
         return {
             "streams": len(self._streams),
             **self.hubs.stats(),
             **self.watcher.stats(),
+            "poll_interval": self.watcher.poll_interval,
             "descriptors": fds["descriptors"],
             "descriptor_uses": fds["uses"],
         }
@@ -144,32 +142,3 @@ class StreamService:
         await asyncio.sleep(_END_DELAY)
         for stream in list(self._streams):
             stream.end()
-
-
-class _AgentLike(Protocol):
-    config: AgentConfig
-    stopping: asyncio.Event
-
-    def add_service(self, service: StreamService) -> None: ...
-
-
-_BY_AGENT: weakref.WeakKeyDictionary[object, StreamService] = weakref.WeakKeyDictionary()
-
-
-def service_for(agent: _AgentLike) -> StreamService:
-    """The agent's stream service, created (and added to the agent's services) on first use.
-
-    Its watcher follows the agent's ``client.watcher`` and ``client.poll_interval``
-    settings; the agent stops it with its other services.
-    """
-    service = _BY_AGENT.get(agent)
-    if service is None:
-        watcher = Watcher(agent.config.watcher, agent.config.poll_interval)
-        service = _BY_AGENT[agent] = StreamService(watcher, stopping=agent.stopping)
-        agent.add_service(service)
-    return service
-
-
-def existing_service(agent: object) -> StreamService | None:
-    """The agent's stream service if a stream has created it, without creating one (for metrics)."""
-    return _BY_AGENT.get(agent)

@@ -6,16 +6,13 @@ event loop, holds one watch per watched object, and every subscriber of that
 object gets a cheap synchronous wake-up callback (no event queue). Where inotify
 is unavailable a single agent-wide timer stats every watched object instead.
 
-Choosing the backend (``mode``):
-
-- the ``mode`` argument, when it is ``"inotify"`` or ``"poll"``;
-- else the ``OUTRIDER_WATCHER`` environment variable (``auto``, ``inotify``, ``poll``);
-- else auto: inotify when the kernel offers it, polling otherwise.
+The backend (``mode``) is ``"inotify"``, ``"poll"`` or ``"auto"``: inotify when
+the kernel offers it, polling otherwise. The agent passes its resolved
+``client.watcher`` and ``client.poll_interval`` settings (:mod:`outrider.config`).
 
 Even with inotify, a watch the kernel refuses (the ``max_user_watches`` limit,
 no read permission) is polled instead, and an event-queue overflow wakes
-everyone. The poll interval comes from the argument, else
-``OUTRIDER_POLL_INTERVAL`` (a Go duration such as ``250ms``), else 250 ms.
+everyone.
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ import os
 from collections.abc import Callable
 from typing import Literal
 
-from outrider.config import ConfigError, parse_duration
+from outrider.config import WATCHERS
 from outrider.stream import inotify
 
 log = logging.getLogger("outrider.stream.watcher")
@@ -49,26 +46,6 @@ DIR_MASK = (
     | inotify.IN_MOVE_SELF
 )
 _MASKS: dict[WatchKind, int] = {"file": FILE_MASK, "dir": DIR_MASK}
-
-
-def _default_mode(mode: str | None) -> str:
-    if mode in ("inotify", "poll"):
-        return mode
-    env = os.environ.get("OUTRIDER_WATCHER", "").strip().lower()
-    if env in ("", "auto"):
-        return "auto"
-    if env not in ("inotify", "poll"):
-        raise ConfigError(f"OUTRIDER_WATCHER must be auto, inotify or poll, got {env!r}")
-    return env
-
-
-def _default_poll_interval(interval: float | None) -> float:
-    if interval is None:
-        env = os.environ.get("OUTRIDER_POLL_INTERVAL", "").strip()
-        interval = parse_duration(env) if env else DEFAULT_POLL_INTERVAL
-    if interval <= 0:
-        raise ConfigError(f"the poll interval must be positive, got {interval}")
-    return interval
 
 
 def _signature(st: os.stat_result) -> tuple[int, int, int, int]:
@@ -101,11 +78,6 @@ class Watch:
         self._entry = entry
         self._callback = callback
 
-    @property
-    def polled(self) -> bool:
-        """True when this object is polled rather than watched with inotify."""
-        return self._entry.poll_fd >= 0
-
     def close(self) -> None:
         """Stop the wake-ups; the last subscriber of an object removes its watch. Idempotent."""
         watcher, self._watcher = self._watcher, None
@@ -122,9 +94,13 @@ class Watcher:
 
     name = "watcher"
 
-    def __init__(self, mode: str | None = None, poll_interval: float | None = None) -> None:
-        self._requested = _default_mode(mode)
-        self.poll_interval = _default_poll_interval(poll_interval)
+    def __init__(self, mode: str = "auto", poll_interval: float = DEFAULT_POLL_INTERVAL) -> None:
+        if mode not in WATCHERS:
+            raise ValueError(f"the watcher mode must be one of {', '.join(WATCHERS)}, got {mode!r}")
+        if poll_interval <= 0:
+            raise ValueError(f"the poll interval must be positive, got {poll_interval}")
+        self._requested = mode
+        self.poll_interval = poll_interval
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ifd = -1
         self._inotify_failed = False

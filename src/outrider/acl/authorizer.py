@@ -5,7 +5,7 @@ With ACLs disabled every request is allowed, whatever its token (spec §1.6).
 
 from __future__ import annotations
 
-from outrider.http.errors import permission_denied
+from outrider.errors import permission_denied
 
 # Namespace capabilities named by the endpoints (spec §16).
 READ_FS = "read-fs"
@@ -18,7 +18,7 @@ LIST_JOBS = "list-jobs"
 
 
 class Authorizer:
-    """Answers "may this token do that?"; raises the 403 APIError when not."""
+    """Answers "may this token do that?"; raises the 403 :class:`~outrider.errors.APIError` when not."""
 
     def __init__(self, acl_enabled: bool) -> None:
         self.acl_enabled = acl_enabled

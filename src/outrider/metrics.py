@@ -3,7 +3,7 @@
 Get a handle once (at import or construction) and keep it; updating it is an
 attribute addition with no lock and no allocation::
 
-    from outrider.stats.metrics import REGISTRY
+    from outrider.metrics import REGISTRY
 
     FRAMES = REGISTRY.counter("outrider.stream.frames_sent", {"endpoint": "logs"})
     OPEN = REGISTRY.gauge("outrider.stream.open", help="streams being served")
