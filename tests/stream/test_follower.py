@@ -340,6 +340,37 @@ def test_a_truncation_one_follower_saw_restarts_the_others(run: Runner[Any], log
     run(main)
 
 
+def test_a_follower_that_took_shared_reads_sees_a_rewrite_itself(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        append(log, b"start\n")
+        a, wa = make_follower(service, log), Wake()
+        b, wb = make_follower(service, log), Wake()
+        a.bind(wa)
+        b.bind(wb)
+        await pump(a, wa, has_data(6))
+        await pump(b, wb, has_data(6))
+        append(log, b"shared line\n")
+        await wa.wait()
+        await wb.wait()
+        assert a.produce() is b.produce()  # b skipped the read
+        # Truncated and written past the offset again before either looks; b checks first.
+        with open(log, "r+b") as f:
+            f.truncate(0)
+            f.write(b"R" * 40)
+        await wb.wait()
+        await wa.wait()
+        for follower, wake in ((b, wb), (a, wa)):
+            body = await pump(follower, wake, has_data(40))
+            assert split_frames(body)[0]["FileEvent"] == "file truncated"
+            assert frame_data(split_frames(body)) == b"R" * 40
+        a.close()
+        b.close()
+        await service.stop()
+
+    run(main)
+
+
 def test_close_releases_file_watch_and_hub(run: Runner[Any], log: Path) -> None:
     async def main() -> None:
         service = await started()

@@ -179,8 +179,9 @@ class FileFollower:
             self._dirty = True
         elif self._phase != "follow" or self._stop_at_eof:
             return chunk + self._finish_file()
-        if chunk and not event and self._hub is not None:
-            self._hub.publish(self, start, end, chunk, at_eof)
+        hub = self._hub
+        if chunk and not event and hub is not None and len(hub.members) > 1:
+            hub.publish(self, start, end, chunk, at_eof, reader.fingerprint)
         return chunk
 
     def _notice_changes(self) -> None:
@@ -242,7 +243,9 @@ class FileFollower:
 
     # -- sharing -------------------------------------------------------------------------------
 
-    def take_shared(self, start: int, end: int, chunk: bytes, at_eof: bool, truncations: int) -> None:
+    def take_shared(
+        self, start: int, end: int, chunk: bytes, at_eof: bool, truncations: int, fingerprint: bytes
+    ) -> None:
         """Accept another follower's output for ``[start, end)`` when we are exactly there and have room."""
         if (
             self._phase != "follow"
@@ -258,7 +261,7 @@ class FileFollower:
         _FILE_BYTES.inc(end - start)
         if self._file_json is not None:
             _FRAMES.inc(_frame_count(end - start))
-        self._reader.skip(end)
+        self._reader.skip(end, fingerprint)
         # The sharer checked the file and read to its end after our last wake-up, so
         # that wake-up is served; a chunk that stopped short leaves more for us to read.
         self._dirty = not at_eof
