@@ -101,3 +101,18 @@ def test_parse_duration(text: str, seconds: float) -> None:
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_duration(text)
+
+
+def test_rotation_grace(tmp_path: Path) -> None:
+    path = tmp_path / "agent.hcl"
+    path.write_text('client { rotation_grace = "250ms" }\n')
+    cfg = AgentConfig(data_dir=str(tmp_path))
+    assert cfg.rotation_grace == 1.0
+    apply_file(cfg, load_file(str(path)))
+    assert cfg.rotation_grace == pytest.approx(0.25)
+    path.write_text('client { rotation_grace = "0s" }\n')
+    apply_file(cfg, load_file(str(path)))
+    assert cfg.finalize().rotation_grace == 0.0
+    cfg.rotation_grace = -1.0
+    with pytest.raises(ConfigError, match=r"client\.rotation_grace must not be negative"):
+        cfg.finalize()

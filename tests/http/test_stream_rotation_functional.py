@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import AgentProcess, AllocFixture
+from tests.conftest import AgentProcess, AllocFixture, make_external_alloc, start_agent
 from tests.http.streaming import Follower
 from tests.runner.support import wait_for
 from tests.stream.helpers import frame_data, split_frames
@@ -92,3 +94,63 @@ def test_truncate_then_regrow_before_the_follower_wakes(
             ("file deleted", []),
         ]
         assert split_frames(body)[-1] == {"File": LOG, "FileEvent": "file deleted", "Offset": 3000}
+
+
+def test_rename_then_create_continues_into_the_new_file(agent: AgentProcess, alloc: AllocFixture) -> None:
+    # logrotate's "create" mode: the writer keeps its old file until told to reopen.
+    path = alloc.write(LOG, b"one\n")
+    rotated = path.with_name(path.name + ".1")
+    follower = follow(agent, alloc)
+    wait_for_offset(follower, 4)
+    with open(path, "ab") as writer:
+        os.rename(path, rotated)
+        time.sleep(0.2)
+        writer.write(b"late\n")  # still into the renamed file: the stream has it
+        writer.flush()
+        time.sleep(0.2)
+        path.write_bytes(b"two\n")
+    wait_for(lambda: b"file truncated" in follower.body, 10, what="the new file")
+    with open(path, "ab") as writer:
+        writer.write(b"three\n")
+    wait_for_offset(follower, 10)
+    os.unlink(path)
+    body = follower.result()
+    assert segments(body) == [
+        ("", runs(b"one\nlate\n")),
+        ("file truncated", runs(b"two\nthree\n")),
+        ("file deleted", []),
+    ]
+    assert split_frames(body)[-1] == {"File": LOG, "FileEvent": "file deleted", "Offset": 10}
+
+
+def test_a_path_still_missing_after_the_grace_period_is_deleted(
+    agent: AgentProcess, alloc: AllocFixture
+) -> None:
+    path = alloc.write(LOG, b"gone\n")
+    follower = follow(agent, alloc)
+    wait_for_offset(follower, 5)
+    os.rename(path, path.with_name(path.name + ".1"))
+    began = time.monotonic()
+    body = follower.result()
+    # The default grace period is one second: the end comes after it.
+    assert time.monotonic() - began >= 1.0
+    assert segments(body) == [("", runs(b"gone\n")), ("file deleted", [])]
+    assert split_frames(body)[-1] == {"File": LOG, "FileEvent": "file deleted", "Offset": 5}
+
+
+def test_without_a_grace_period_a_renamed_path_ends_the_stream_at_once(tmp_path: Path) -> None:
+    config = tmp_path / "agent.hcl"
+    config.write_text('client { rotation_grace = "0s" }\n')
+    agent = start_agent(tmp_path / "data", "--config", str(config))
+    try:
+        alloc = make_external_alloc(agent.alloc_dir)
+        path = alloc.write(LOG, b"one\n")
+        follower = follow(agent, alloc)
+        wait_for_offset(follower, 4)
+        os.rename(path, path.with_name(path.name + ".1"))
+        body = follower.result()
+        path.write_bytes(b"two\n")
+    finally:
+        assert agent.stop() == 0
+    # Nomad's behaviour: the rename is a deletion.
+    assert segments(body) == [("", runs(b"one\n")), ("file deleted", [])]

@@ -21,7 +21,13 @@ def open_reader(service: StreamService, path: Path, offset: int = 0) -> TailRead
 
 
 def make_follower(
-    service: StreamService, path: Path, *, offset: int = 0, follow: bool = True, plain: bool = False
+    service: StreamService,
+    path: Path,
+    *,
+    offset: int = 0,
+    follow: bool = True,
+    plain: bool = False,
+    reappear_grace: float = 0.0,
 ) -> FileFollower:
     return FileFollower(
         open_reader(service, path, offset),
@@ -29,6 +35,7 @@ def make_follower(
         follow=follow,
         service=service,
         reopen=lambda: open_reader(service, path),
+        reappear_grace=reappear_grace,
     )
 
 

@@ -297,12 +297,10 @@ def test_closed_reader_refuses_io_and_closes_once(impl: ModuleType, log: Path) -
 def test_a_release_callback_gets_both_descriptors_once_instead_of_close(impl: ModuleType, log: Path) -> None:
     given: list[int] = []
     r = open_reader(impl, log, release=given.append)
-    fd, parent = r.fd, r._parent_fd if hasattr(r, "_parent_fd") else None
+    fd, parent = r.fd, r.parent_fd
     r.close()
     r.close()
-    assert len(given) == 2 and given[0] == fd
-    if parent is not None:
-        assert given[1] == parent
+    assert given == [fd, parent]
     # Released, not closed: the owner of the descriptors closes them.
     for n in given:
         os.fstat(n)

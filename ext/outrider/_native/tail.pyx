@@ -77,6 +77,10 @@ cdef class TailReader:
         return self._fd
 
     @property
+    def parent_fd(self):
+        return self._parent_fd
+
+    @property
     def offset(self):
         return self._offset
 

@@ -42,6 +42,9 @@ class TailReader:
     def fd(self) -> int:
         """The file's descriptor."""
     @property
+    def parent_fd(self) -> int:
+        """The ``O_PATH`` descriptor of the directory the file was found in."""
+    @property
     def offset(self) -> int:
         """The file offset of the next byte to read."""
     @property

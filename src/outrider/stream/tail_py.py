@@ -87,6 +87,11 @@ class TailReader:
         return self._fd
 
     @property
+    def parent_fd(self) -> int:
+        """The ``O_PATH`` descriptor of the directory the file was found in."""
+        return self._parent_fd
+
+    @property
     def offset(self) -> int:
         """The file offset of the next byte to read."""
         return self._offset
