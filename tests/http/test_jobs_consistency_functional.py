@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nomad
 import pytest
+import requests
 
 from tests.conftest import AgentProcess, start_agent
 from tests.runner import jobspecs as J
@@ -131,3 +133,19 @@ def test_versions_of_a_job(agent: AgentProcess, http: httpx.Client) -> None:
     )
     assert http.delete("/v1/job/ver", params={"purge": "true"}).status_code == 200
     assert http.get("/v1/job/ver/versions").status_code == 404
+
+
+def test_python_nomad_sees_versions_and_collected_allocations(agent: AgentProcess) -> None:
+    port = int(agent.url.rsplit(":", 1)[1])
+    with requests.Session() as session:
+        n = nomad.Nomad(host="127.0.0.1", port=port, timeout=10, session=session)
+        n.job.register_job("pyv", {"Job": J.job("pyv", J.sh("t", "true"))})
+        (stub,) = n.job.get_allocations("pyv")
+        wait_for(lambda: n.allocation.get_allocation(stub["ID"])["ClientStatus"] == "complete", what="done")
+        n.client.gc_allocation.garbage_collect(stub["ID"])
+        assert [a["ClientStatus"] for a in n.job.get_allocations("pyv")] == ["complete"]
+        assert n.job.get_summary("pyv")["Summary"]["g"]["Complete"] == 1
+        assert [v["Version"] for v in n.job.get_versions("pyv")["Versions"]] == [0]
+        n.job.deregister_job("pyv", purge=True)
+        with pytest.raises(nomad.api.exceptions.URLNotFoundNomadException):
+            n.job.get_versions("pyv")
