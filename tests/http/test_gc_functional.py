@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -14,22 +13,11 @@ from outrider.runner import cgroup
 from outrider.runner.handle import alloc_state_dir
 from tests.conftest import AgentProcess, make_external_alloc, start_agent
 from tests.runner import jobspecs as J
-from tests.runner.support import kill_leftovers, live_processes, wait_for
+from tests.runner.support import kill_leftovers, live_processes, place, wait_for
 
 pytestmark = pytest.mark.functional
 
 NOT_ELIGIBLE = "No such allocation on client, or allocation not eligible for GC"
-
-
-def place(http: httpx.Client, job: dict[str, Any], status: str) -> list[str]:
-    assert http.post("/v1/jobs", json={"Job": job}).status_code == 200
-    ids = [a["ID"] for a in http.get(f"/v1/job/{job['ID']}/allocations").json()]
-    for alloc_id in ids:
-        wait_for(
-            lambda i=alloc_id: http.get(f"/v1/allocation/{i}").json()["ClientStatus"] == status,
-            what=f"{alloc_id} to be {status}",
-        )
-    return ids
 
 
 def gc(http: httpx.Client, alloc_id: str) -> httpx.Response:

@@ -14,24 +14,9 @@ import requests
 
 from tests.conftest import AgentProcess, start_agent
 from tests.runner import jobspecs as J
-from tests.runner.support import kill_leftovers, wait_for
+from tests.runner.support import kill_leftovers, place, wait_for
 
 pytestmark = pytest.mark.functional
-
-
-def register(http: httpx.Client, job: dict[str, Any]) -> None:
-    resp = http.post("/v1/jobs", json={"Job": job})
-    assert resp.status_code == 200, resp.text
-
-
-def placed(http: httpx.Client, job_id: str, status: str) -> list[str]:
-    ids = [a["ID"] for a in http.get(f"/v1/job/{job_id}/allocations").json()]
-    for alloc_id in ids:
-        wait_for(
-            lambda i=alloc_id: http.get(f"/v1/allocation/{i}").json()["ClientStatus"] == status,
-            what=f"{alloc_id} to be {status}",
-        )
-    return ids
 
 
 def story(http: httpx.Client, job_id: str, alloc_id: str) -> dict[str, Any]:
@@ -63,8 +48,7 @@ def test_a_collected_allocation_stays_listed_complete_until_its_job_is_purged(tm
     agent = start_agent(tmp_path / "data")
     try:
         with agent.client() as http:
-            register(http, J.job("done", J.sh("t", "echo bye")))
-            (alloc_id,) = placed(http, "done", "complete")
+            (alloc_id,) = place(http, J.job("done", J.sh("t", "echo bye")), "complete")
             before = story(http, "done", alloc_id)
             assert before["Summary"]["Complete"] == 1 and before["TaskStates"]["t"]["State"] == "dead"
             resp = http.get(f"/v1/client/allocation/{alloc_id}/gc")
@@ -95,8 +79,7 @@ def test_a_collected_allocation_stays_listed_complete_until_its_job_is_purged(tm
 
 
 def test_client_gc_keeps_every_allocation_listed(agent: AgentProcess, http: httpx.Client) -> None:
-    register(http, J.job("trio", J.sh("t", "true"), count=3))
-    ids = placed(http, "trio", "complete")
+    ids = place(http, J.job("trio", J.sh("t", "true"), count=3), "complete")
     assert http.get("/v1/client/gc").status_code == 200
     for alloc_id in ids:
         wait_for(lambda i=alloc_id: not (agent.alloc_dir / i).exists(), what=f"{alloc_id} to be collected")
@@ -108,8 +91,11 @@ def test_client_gc_keeps_every_allocation_listed(agent: AgentProcess, http: http
 
 
 def test_versions_of_a_job(agent: AgentProcess, http: httpx.Client) -> None:
-    register(http, J.job("ver", J.sh("t", "sleep 60"), type_="service"))
-    register(http, J.job("ver", J.sh("t", "sleep 61"), type_="service"))
+    for script in ("sleep 60", "sleep 61"):
+        assert (
+            http.post("/v1/jobs", json={"Job": J.job("ver", J.sh("t", script), type_="service")}).status_code
+            == 200
+        )
     assert http.delete("/v1/job/ver").status_code == 200  # a stop is a version too
     resp = http.get("/v1/job/ver/versions")
     assert resp.status_code == 200 and "x-nomad-index" in resp.headers

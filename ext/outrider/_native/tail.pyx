@@ -25,6 +25,7 @@ cdef Py_ssize_t _pread_full(int fd, char *buf, Py_ssize_t want, long long offset
     """Read up to ``want`` bytes at ``offset`` (fewer only at the end of the file), retrying EINTR."""
     cdef Py_ssize_t got = 0
     cdef ssize_t n = 0
+    cdef int err = 0
     with nogil:
         while got < want:
             n = pread(fd, buf + got, <size_t>(want - got), offset + got)
@@ -33,9 +34,10 @@ cdef Py_ssize_t _pread_full(int fd, char *buf, Py_ssize_t want, long long offset
             elif n == 0:
                 break
             elif errno != EINTR:
+                err = errno  # before anything else can change it
                 break
     if n < 0:
-        _raise_errno()
+        raise OSError(err, os.strerror(err))
     return got
 
 
@@ -120,24 +122,11 @@ cdef class TailReader:
         """Read up to ``budget`` bytes into the reused buffer and advance the offset."""
         cdef Py_ssize_t cap = len(self._buf)
         cdef Py_ssize_t want = cap if budget < 0 else min(budget, cap)
-        cdef Py_ssize_t got = 0
-        cdef ssize_t n = 0
         cdef char *buf = PyByteArray_AS_STRING(self._buf)
-        cdef int fd = self._fd
-        cdef long long offset = self._offset
+        cdef Py_ssize_t got
         cdef Py_ssize_t keep
         self._check_open()
-        with nogil:
-            while got < want:
-                n = pread(fd, buf + got, <size_t>(want - got), offset + got)
-                if n > 0:
-                    got += n
-                elif n == 0:
-                    break
-                elif errno != EINTR:
-                    break
-        if n < 0:
-            _raise_errno()
+        got = _pread_full(self._fd, buf, want, self._offset)
         self._eof = got < want
         self._offset += got
         if got >= FINGERPRINT_LEN:
