@@ -29,7 +29,7 @@ TERMINAL_STATUSES = frozenset({"complete", "failed", "lost"})
 # cached one holds a directory descriptor, so the bound is also a descriptor budget.
 _EXTERNAL_CACHE_MAX = 1024
 _ROOT_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
-# Directories of an alloc dir that are not tasks (spec §2.1).
+# Directories of an alloc dir that are not tasks (Nomad's client/allocdir layout).
 _NON_TASK_DIRS = frozenset({"alloc"})
 
 
@@ -128,7 +128,7 @@ class AllocRegistry:
                 self._owned[alloc.id] = alloc
 
     def get(self, alloc_id: str) -> Allocation | None:
-        """Exact-ID lookup (no prefix matching, spec §1.7), including locally GC'd ones."""
+        """Exact-ID lookup (no prefix matching, as Nomad's client endpoints), including locally GC'd ones."""
         alloc = self._owned.get(alloc_id) or self._destroyed.get(alloc_id)
         if alloc is not None:
             return alloc

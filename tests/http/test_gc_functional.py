@@ -1,4 +1,4 @@
-"""Garbage collection against a real agent (spec §14, §15): exactly the terminal allocations Outrider
+"""Garbage collection against a real agent (Nomad's client/gc.go): exactly the terminal allocations Outrider
 owns go, with their tasks, directories and state; running and external allocations stay."""
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def make_follower(
 
 
 def split_frames(body: bytes) -> list[dict[str, Any]]:
-    """Decode back-to-back JSON objects incrementally, as Go's ``json.Decoder`` does (spec §17)."""
+    """Decode back-to-back JSON objects incrementally, as Go's ``json.Decoder`` does (the Go API client)."""
     decoder = json.JSONDecoder()
     text = body.decode()
     frames, pos = [], 0
@@ -51,7 +51,7 @@ def split_frames(body: bytes) -> list[dict[str, Any]]:
 
 
 def split_like_web_ui(body: bytes) -> list[dict[str, Any]]:
-    """Split on ``}{`` as the Nomad web UI does (spec §17); base64 and our names never contain it."""
+    """Split on ``}{`` as the Nomad web UI does; base64 and our names never contain it."""
     text = body.decode()
     if not text:
         return []
