@@ -143,3 +143,25 @@ def test_a_terminal_allocation_keeps_no_descriptor(registry: AllocRegistry) -> N
         id=str(uuid.uuid4()), namespace="default", path=path, tasks=["web"], client_status="failed"
     )
     assert done.root_fd() is None
+
+
+def test_a_destroyed_allocation_stays_listed_across_a_reload_until_forgotten(tmp_path: Path) -> None:
+    db = StateDB(str(tmp_path / "state.db"))
+    alloc_dir = str(tmp_path / "alloc")
+    reg = AllocRegistry(db, alloc_dir)
+    alloc_id = str(uuid.uuid4())
+    reg.add(Allocation(id=alloc_id, namespace="default", path=os.path.join(alloc_dir, alloc_id), tasks=["t"]))
+    reg.update_status(alloc_id, client_status="complete")
+    reg.mark_destroyed(alloc_id)
+    for current in (reg, AllocRegistry(db, alloc_dir)):
+        alloc = current.get(alloc_id)
+        assert alloc is not None and alloc.destroyed and alloc.client_status == "complete"
+        assert [a.id for a in current.listed()] == [alloc_id]
+        assert list(current.owned()) == []
+        assert [a.id for a in current.destroyed()] == [alloc_id]
+    reg.forget(alloc_id)
+    assert reg.get(alloc_id) is None and reg.listed() == []
+    again = AllocRegistry(db, alloc_dir)
+    assert again.get(alloc_id) is None and again.listed() == []
+    reg.close()
+    db.close()

@@ -147,3 +147,18 @@ def test_bad_environment_values_are_config_errors(tmp_path: Path, name: str, val
 def test_every_environment_variable_is_documented() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert [name for name in ENV if f"`{name}`" not in readme] == []
+
+
+def test_rotation_grace(tmp_path: Path) -> None:
+    path = tmp_path / "agent.hcl"
+    path.write_text('client { rotation_grace = "250ms" }\n')
+    cfg = AgentConfig(data_dir=str(tmp_path))
+    assert cfg.rotation_grace == 1.0
+    apply_file(cfg, load_file(str(path)))
+    assert cfg.rotation_grace == pytest.approx(0.25)
+    path.write_text('client { rotation_grace = "0s" }\n')
+    apply_file(cfg, load_file(str(path)))
+    assert cfg.finalize().rotation_grace == 0.0
+    cfg.rotation_grace = -1.0
+    with pytest.raises(ConfigError, match=r"client\.rotation_grace must not be negative"):
+        cfg.finalize()

@@ -56,3 +56,25 @@ def test_tail_read_to_end(benchmark: Any, reader: Any, big_file: Path) -> None:
     result = (total, digest.hexdigest())
     reference = (SIZE, hashlib.sha256(big_file.read_bytes()).hexdigest())
     record(benchmark, result, reference)
+
+
+WAKEUPS = 1000
+APPEND = 256
+
+
+def _wake_ups(r: Any) -> int:
+    # What a follower does per wake-up for a small append: check the file, then read what came.
+    r.rewind(0)
+    total = 0
+    for _ in range(WAKEUPS):
+        if r.check() != "ok":
+            raise AssertionError("the benchmark file changed")
+        total += len(r.read(APPEND))
+    return total
+
+
+@pytest.mark.parametrize("impl", twins(tail.IMPLEMENTATIONS, "tail"))
+def test_tail_wake_ups(benchmark: Any, reader: Any, big_file: Path) -> None:
+    benchmark.group = f"tail: {WAKEUPS:,} wake-ups (check, then read {APPEND} B)"
+    total = benchmark(_wake_ups, reader)
+    record(benchmark, (total, reader.offset), (WAKEUPS * APPEND, WAKEUPS * APPEND))

@@ -92,7 +92,7 @@ SCENARIO = Scenario(
     measure=measure,
     about=(
         "pytest-benchmark over `bench/micro/test_bench_*.py`: frame encoding (64 B to 1 MiB), tail "
-        "reads (16 MiB in 64 KiB reads), content sniffing, FileMode strings, the safe open beneath "
+        "reads (16 MiB in 64 KiB reads), a follower's wake-ups (check, then read 256 B), content sniffing, FileMode strings, the safe open beneath "
         "an alloc dir, directory listings (16 entries), and random positional reads. Each body runs on both twins and records in "
         "`extra_info` that the outputs are identical. Also runnable alone: "
         "`python -m pytest bench/micro --benchmark-only`."

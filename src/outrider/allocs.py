@@ -5,6 +5,11 @@ An allocation is known when the state DB has it (Outrider runs it), or, as an
 under the alloc dir and the DB does not know it. External allocations let
 Outrider serve an existing Nomad client's alloc dir as a sidecar; they are
 served in namespace ``default`` and never deleted.
+
+A client GC removes an allocation's directory and local state but keeps its
+row, marked destroyed: Nomad's servers keep (and list) an allocation a client
+collected until they collect it themselves, and here that is when its job is
+purged.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ TERMINAL_STATUSES = frozenset({"complete", "failed", "lost"})
 # cached one holds a directory descriptor, so the bound is also a descriptor budget.
 _EXTERNAL_CACHE_MAX = 1024
 _ROOT_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
-# Directories of an alloc dir that are not tasks (spec §2.1).
+# Directories of an alloc dir that are not tasks (Nomad's client/allocdir layout).
 _NON_TASK_DIRS = frozenset({"alloc"})
 
 
@@ -98,7 +103,7 @@ class AllocRegistry:
         os.makedirs(alloc_dir, mode=0o711, exist_ok=True)
         for row in db.query(
             "SELECT id, namespace, job_id, task_group, name, alloc_index, tasks, client_status, "
-            "desired_status, create_index, modify_index, create_time, modify_time FROM allocations"
+            "desired_status, create_index, modify_index, create_time, modify_time, collected FROM allocations"
         ):
             alloc = Allocation(
                 id=str(row[0]),
@@ -115,11 +120,15 @@ class AllocRegistry:
                 modify_index=int(row[10]),  # type: ignore[call-overload]
                 create_time=int(row[11]),  # type: ignore[call-overload]
                 modify_time=int(row[12]),  # type: ignore[call-overload]
+                destroyed=bool(row[13]),
             )
-            self._owned[alloc.id] = alloc
+            if alloc.destroyed:
+                self._destroyed[alloc.id] = alloc
+            else:
+                self._owned[alloc.id] = alloc
 
     def get(self, alloc_id: str) -> Allocation | None:
-        """Exact-ID lookup (no prefix matching, spec §1.7), including locally GC'd ones."""
+        """Exact-ID lookup (no prefix matching, as Nomad's client endpoints), including locally GC'd ones."""
         alloc = self._owned.get(alloc_id) or self._destroyed.get(alloc_id)
         if alloc is not None:
             return alloc
@@ -193,6 +202,14 @@ class AllocRegistry:
         """Allocations Outrider itself runs (not external, not destroyed)."""
         return list(self._owned.values())
 
+    def listed(self) -> list[Allocation]:
+        """What the jobs API lists: the allocations Outrider placed, those a client GC destroyed included."""
+        return [*self._owned.values(), *self._destroyed.values()]
+
+    def destroyed(self) -> list[Allocation]:
+        """Allocations a client GC destroyed whose job was not purged yet."""
+        return list(self._destroyed.values())
+
     def add(self, alloc: Allocation) -> None:
         """Persist a new allocation Outrider runs."""
         now = time.time_ns()
@@ -249,15 +266,24 @@ class AllocRegistry:
             )
 
     def mark_destroyed(self, alloc_id: str) -> None:
-        """Forget an owned allocation's state after GC; it stays known as destroyed (spec §14)."""
+        """Record a client GC: the directory and the tasks' re-attach handles are gone, the record stays.
+
+        The allocation keeps its statuses and task states, and stays known (and
+        listed) as destroyed until :meth:`forget`.
+        """
         alloc = self._owned.pop(alloc_id)
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM task_states WHERE alloc_id = ?", (alloc_id,))
-            conn.execute("DELETE FROM allocations WHERE id = ?", (alloc_id,))
+            conn.execute("UPDATE task_states SET handle = NULL WHERE alloc_id = ?", (alloc_id,))
+            conn.execute("UPDATE allocations SET collected = 1 WHERE id = ?", (alloc_id,))
         alloc.destroyed = True
         alloc.retire()
         self._destroyed[alloc_id] = alloc
 
     def forget(self, alloc_id: str) -> None:
-        """Drop a destroyed allocation entirely (its job was purged)."""
+        """Drop a destroyed allocation entirely (its job was purged): no request finds it any more."""
+        if alloc_id not in self._destroyed:
+            return
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM task_states WHERE alloc_id = ?", (alloc_id,))
+            conn.execute("DELETE FROM allocations WHERE id = ?", (alloc_id,))
         self._destroyed.pop(alloc_id, None)

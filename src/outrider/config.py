@@ -49,6 +49,9 @@ class AgentConfig:
     watcher: str = "auto"
     # Seconds between stats of polled files (the reference's change-poll interval).
     poll_interval: float = 0.25
+    # How long a path followed by fs/stream may be missing (logrotate's rename-then-create)
+    # before the stream reports it deleted; 0 reports it at once.
+    rotation_grace: float = 1.0
     # Nomad's client.max_kill_timeout: no task waits longer than this between its kill signal and SIGKILL.
     max_kill_timeout: float = 30.0
     response_headers: dict[str, str] = field(default_factory=dict)
@@ -79,6 +82,8 @@ class AgentConfig:
             raise ConfigError("telemetry.collection_interval must be positive")
         if self.poll_interval <= 0:
             raise ConfigError("client.poll_interval must be positive")
+        if self.rotation_grace < 0:
+            raise ConfigError("client.rotation_grace must not be negative")
         if self.max_kill_timeout <= 0:
             raise ConfigError("client.max_kill_timeout must be positive")
         if not self.node_name:
@@ -181,6 +186,8 @@ def _apply_client(cfg: AgentConfig, client: dict[str, Any]) -> None:
         cfg.meta.update({str(k).strip('"'): str(v) for k, v in _blocks(client["meta"]).items()})
     if "poll_interval" in client:
         cfg.poll_interval = parse_duration(client["poll_interval"])
+    if "rotation_grace" in client:
+        cfg.rotation_grace = parse_duration(client["rotation_grace"])
     if "max_kill_timeout" in client:
         cfg.max_kill_timeout = parse_duration(client["max_kill_timeout"])
     if "watcher" in client:

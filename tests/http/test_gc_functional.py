@@ -1,11 +1,10 @@
-"""Garbage collection against a real agent (spec §14, §15): exactly the terminal allocations Outrider
+"""Garbage collection against a real agent (Nomad's client/gc.go): exactly the terminal allocations Outrider
 owns go, with their tasks, directories and state; running and external allocations stay."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -14,22 +13,11 @@ from outrider.runner import cgroup
 from outrider.runner.handle import alloc_state_dir
 from tests.conftest import AgentProcess, make_external_alloc, start_agent
 from tests.runner import jobspecs as J
-from tests.runner.support import kill_leftovers, live_processes, wait_for
+from tests.runner.support import kill_leftovers, live_processes, place, wait_for
 
 pytestmark = pytest.mark.functional
 
 NOT_ELIGIBLE = "No such allocation on client, or allocation not eligible for GC"
-
-
-def place(http: httpx.Client, job: dict[str, Any], status: str) -> list[str]:
-    assert http.post("/v1/jobs", json={"Job": job}).status_code == 200
-    ids = [a["ID"] for a in http.get(f"/v1/job/{job['ID']}/allocations").json()]
-    for alloc_id in ids:
-        wait_for(
-            lambda i=alloc_id: http.get(f"/v1/allocation/{i}").json()["ClientStatus"] == status,
-            what=f"{alloc_id} to be {status}",
-        )
-    return ids
 
 
 def gc(http: httpx.Client, alloc_id: str) -> httpx.Response:
@@ -51,7 +39,9 @@ def test_gc_removes_a_terminal_allocation(agent: AgentProcess, http: httpx.Clien
     again = gc(http, alloc_id)
     assert (again.status_code, again.text) == (409, NOT_ELIGIBLE)
     assert again.headers["content-type"] == "text/plain; charset=utf-8"
-    assert alloc_id not in [a["ID"] for a in http.get("/v1/allocations").json()]
+    # Only the client's copy is gone: the jobs API still lists it, complete (Nomad's servers do).
+    listed = {a["ID"]: a["ClientStatus"] for a in http.get("/v1/allocations").json()}
+    assert listed[alloc_id] == "complete"
     http.delete("/v1/job/done", params={"purge": "true"})
 
 
@@ -116,8 +106,16 @@ def test_gc_state_is_gone_after_an_agent_restart(tmp_path: Path) -> None:
     second = start_agent(data_dir)
     try:
         with second.client() as http:
+            # The same answers as right after the GC: the files and local state are gone.
             resp = http.get(f"/v1/client/fs/ls/{collected}")
-            assert (resp.status_code, resp.text) == (404, f'Unknown allocation "{collected}"')
+            assert (resp.status_code, resp.text) == (404, "open /: no such file or directory")
+            resp = http.get(f"/v1/client/fs/logs/{collected}", params={"task": "t", "type": "stdout"})
+            assert (resp.status_code, resp.text) == (
+                404,
+                f"state for allocation {collected} not found on client",
+            )
+            assert (gc(http, collected).status_code, gc(http, collected).text) == (409, NOT_ELIGIBLE)
+            assert http.get(f"/v1/allocation/{collected}").json()["ClientStatus"] == "complete"
             assert http.get(f"/v1/allocation/{kept}").json()["ClientStatus"] == "complete"
             assert gc(http, kept).status_code == 200
     finally:

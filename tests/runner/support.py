@@ -10,7 +10,9 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import httpx
 
 from outrider.runner import cgroup
 from outrider.runner.handle import AttemptStatus
@@ -32,6 +34,19 @@ def wait_for(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
         time.sleep(interval)
+
+
+def place(http: httpx.Client, job: dict[str, Any], status: str) -> list[str]:
+    """Register ``job`` and wait (bounded) until each of its allocations has ``status``; their IDs."""
+    resp = http.post("/v1/jobs", json={"Job": job})
+    assert resp.status_code == 200, resp.text
+    ids = [a["ID"] for a in http.get(f"/v1/job/{job['ID']}/allocations").json()]
+    for alloc_id in ids:
+        wait_for(
+            lambda i=alloc_id: http.get(f"/v1/allocation/{i}").json()["ClientStatus"] == status,
+            what=f"{alloc_id} to be {status}",
+        )
+    return ids
 
 
 def statuses(data_dir: Path) -> list[AttemptStatus]:

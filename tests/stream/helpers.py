@@ -21,7 +21,13 @@ def open_reader(service: StreamService, path: Path, offset: int = 0) -> TailRead
 
 
 def make_follower(
-    service: StreamService, path: Path, *, offset: int = 0, follow: bool = True, plain: bool = False
+    service: StreamService,
+    path: Path,
+    *,
+    offset: int = 0,
+    follow: bool = True,
+    plain: bool = False,
+    reappear_grace: float = 0.0,
 ) -> FileFollower:
     return FileFollower(
         open_reader(service, path, offset),
@@ -29,11 +35,12 @@ def make_follower(
         follow=follow,
         service=service,
         reopen=lambda: open_reader(service, path),
+        reappear_grace=reappear_grace,
     )
 
 
 def split_frames(body: bytes) -> list[dict[str, Any]]:
-    """Decode back-to-back JSON objects incrementally, as Go's ``json.Decoder`` does (spec §17)."""
+    """Decode back-to-back JSON objects incrementally, as Go's ``json.Decoder`` does (the Go API client)."""
     decoder = json.JSONDecoder()
     text = body.decode()
     frames, pos = [], 0
@@ -44,7 +51,7 @@ def split_frames(body: bytes) -> list[dict[str, Any]]:
 
 
 def split_like_web_ui(body: bytes) -> list[dict[str, Any]]:
-    """Split on ``}{`` as the Nomad web UI does (spec §17); base64 and our names never contain it."""
+    """Split on ``}{`` as the Nomad web UI does; base64 and our names never contain it."""
     text = body.decode()
     if not text:
         return []

@@ -81,7 +81,7 @@ def test_not_following_stops_at_eof(run: Runner[Any], log: Path) -> None:
         body = await pump(f, wake, lambda _: False)
         assert f.done and not [fr for fr in split_frames(body) if "FileEvent" in fr]
         assert frame_data(split_frames(body)) == data
-        assert split_frames(body)[-1]["Offset"] == len(data)  # not the reference's 327680 (spec §5.4)
+        assert split_frames(body)[-1]["Offset"] == len(data)  # not Nomad's 327680 (a partial last frame)
         f.close()
         empty = log.with_name("empty")
         empty.write_bytes(b"")
@@ -106,7 +106,7 @@ def test_truncate_to_empty_sends_one_event_frame(run: Runner[Any], log: Path) ->
         assert body == b'{"File":"web.stdout.0","FileEvent":"file truncated"}'
         append(log, b"after")
         body = await pump(f, wake, has_data(5))
-        # No repeat of the event (spec §18 item 6), offsets count from 0 again.
+        # No repeat of the event (Nomad may send it twice), offsets count from 0 again.
         assert body == b'{"Data":"YWZ0ZXI=","File":"web.stdout.0","Offset":5}'
         f.close()
         await service.stop()
@@ -180,6 +180,100 @@ def test_deleted_file_is_drained_then_ends_with_one_event(run: Runner[Any], log:
         ]
         assert f.done and f.produce() == b""
         f.close()
+        await service.stop()
+
+    run(main)
+
+
+def test_a_replacement_with_nothing_left_in_the_old_file_is_read_at_once(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        append(log, b"old")
+        f, wake = make_follower(service, log), Wake()
+        f.bind(wake)
+        await pump(f, wake, has_data(3))
+        fresh = log.with_name("fresh")
+        fresh.write_bytes(b"new")
+        os.rename(fresh, log)  # and the new file is not written to again
+        body = await pump(f, wake, has_data(3))
+        assert split_frames(body) == [
+            {"Data": "bmV3", "File": "web.stdout.0", "FileEvent": "file truncated", "Offset": 3}
+        ]
+        f.close()
+        await service.stop()
+
+    run(main)
+
+
+@pytest.mark.parametrize("mode", ["inotify", "poll"])
+def test_a_path_recreated_within_the_grace_period_is_followed(run: Runner[Any], log: Path, mode: str) -> None:
+    async def main() -> None:
+        service = await started(mode)
+        append(log, b"one\n")
+        f, wake = make_follower(service, log, reappear_grace=5.0), Wake()
+        f.bind(wake)
+        await pump(f, wake, has_data(4))
+        with open(log, "ab") as writer:
+            os.rename(log, log.with_name("web.stdout.0.1"))
+            await asyncio.sleep(0.2)  # the follower sees the path gone and waits
+            assert f.produce() == b"" and not f.done
+            writer.write(b"late\n")  # the old file is still read meanwhile
+            writer.flush()
+            body = await pump(f, wake, has_data(5))
+            log.write_bytes(b"two\n")
+        body += await pump(f, wake, has_event("file truncated"))
+        assert split_frames(body) == [
+            {"Data": "bGF0ZQo=", "File": "web.stdout.0", "Offset": 9},
+            {"Data": "dHdvCg==", "File": "web.stdout.0", "FileEvent": "file truncated", "Offset": 4},
+        ]
+        assert service.watcher.stats()["subscribers"] == 1  # the directory watch is gone
+        f.close()
+        await service.stop()
+
+    run(main)
+
+
+def test_a_file_renamed_away_and_back_goes_on_without_an_event(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        append(log, b"one\n")
+        f, wake = make_follower(service, log, reappear_grace=5.0), Wake()
+        f.bind(wake)
+        await pump(f, wake, has_data(4))
+        aside = log.with_name("aside")
+        os.rename(log, aside)
+        await asyncio.sleep(0.1)
+        assert f.produce() == b""
+        os.rename(aside, log)
+        await wake.wait()
+        assert f.produce() == b""  # the same file again: nothing to report
+        append(log, b"two\n")
+        body = await pump(f, wake, has_data(4))
+        assert split_frames(body) == [{"Data": "dHdvCg==", "File": "web.stdout.0", "Offset": 8}]
+        f.close()
+        await service.stop()
+
+    run(main)
+
+
+def test_a_path_missing_past_the_grace_period_is_deleted(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        append(log, b"abc")
+        f, wake = make_follower(service, log, reappear_grace=0.3), Wake()
+        f.bind(wake)
+        await pump(f, wake, has_data(3))
+        loop = asyncio.get_running_loop()
+        os.unlink(log)
+        began = loop.time()
+        body = await pump(f, wake, lambda _: False)
+        assert loop.time() - began >= 0.3
+        assert split_frames(body) == [{"File": "web.stdout.0", "FileEvent": "file deleted", "Offset": 3}]
+        assert f.done
+        log.write_bytes(b"too late")
+        assert f.produce() == b""
+        f.close()
+        assert service.watcher.stats()["subscribers"] == 0
         await service.stop()
 
     run(main)
@@ -337,6 +431,37 @@ def test_a_truncation_one_follower_saw_restarts_the_others(run: Runner[Any], log
         body = await pump(b, wb, has_data(12))
         assert split_frames(body)[0]["FileEvent"] == "file truncated"
         assert frame_data(split_frames(body)) == b"abcdefghijkl"
+        a.close()
+        b.close()
+        await service.stop()
+
+    run(main)
+
+
+def test_a_follower_that_took_shared_reads_sees_a_rewrite_itself(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = await started()
+        append(log, b"start\n")
+        a, wa = make_follower(service, log), Wake()
+        b, wb = make_follower(service, log), Wake()
+        a.bind(wa)
+        b.bind(wb)
+        await pump(a, wa, has_data(6))
+        await pump(b, wb, has_data(6))
+        append(log, b"shared line\n")
+        await wa.wait()
+        await wb.wait()
+        assert a.produce() is b.produce()  # b skipped the read
+        # Truncated and written past the offset again before either looks; b checks first.
+        with open(log, "r+b") as f:
+            f.truncate(0)
+            f.write(b"R" * 40)
+        await wb.wait()
+        await wa.wait()
+        for follower, wake in ((b, wb), (a, wa)):
+            body = await pump(follower, wake, has_data(40))
+            assert split_frames(body)[0]["FileEvent"] == "file truncated"
+            assert frame_data(split_frames(body)) == b"R" * 40
         a.close()
         b.close()
         await service.stop()

@@ -86,16 +86,109 @@ def test_check_reports_ok_while_growing(impl: ModuleType, log: Path) -> None:
         assert read_all(r) == b"two\n" and r.offset == 8
 
 
-def test_truncation_below_offset_then_rewind(impl: ModuleType, log: Path) -> None:
-    append(log, b"0123456789")
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (b"0123456789", b"new"),  # shorter than the offset
+        (b"a" * 1000, b"b" * 3000),  # longer again: only the bytes before the offset tell
+    ],
+)
+def test_truncation_then_rewind(impl: ModuleType, log: Path, before: bytes, after: bytes) -> None:
+    append(log, before)
     with open_reader(impl, log) as r:
         read_all(r)
-        os.truncate(log, 0)
-        append(log, b"new")
+        with open(log, "r+b") as f:
+            f.truncate(0)
+            f.write(after)
         assert r.check() == "truncated"
         r.rewind(0)
         assert r.check() == "ok"
-        assert read_all(r) == b"new"
+        assert read_all(r) == after
+
+
+def test_regrowth_by_the_same_bytes_reads_on(impl: ModuleType, log: Path) -> None:
+    # Indistinguishable from an append, and harmless: what follows continues what was sent.
+    append(log, b"0123456789" * 10)
+    with open_reader(impl, log) as r:
+        read_all(r)
+        with open(log, "r+b") as f:
+            f.truncate(0)
+            f.write(b"0123456789" * 10 + b"tail")
+        assert r.check() == "ok"
+        assert read_all(r) == b"tail"
+
+
+def test_a_rewrite_far_before_the_offset_is_not_seen(impl: ModuleType, log: Path) -> None:
+    # Only the bytes just before the offset are compared: one short read per check.
+    append(log, b"x" * 100)
+    with open_reader(impl, log) as r:
+        read_all(r)
+        with open(log, "r+b") as f:
+            f.write(b"y" * (100 - impl.FINGERPRINT_SIZE))
+        assert r.check() == "ok"
+        with open(log, "r+b") as f:
+            f.seek(99)
+            f.write(b"z")
+        assert r.check() == "truncated"
+
+
+@pytest.mark.parametrize("start", [0, 5, 40, 100])
+def test_fingerprint_is_the_bytes_just_before_the_offset(impl: ModuleType, log: Path, start: int) -> None:
+    data = bytes(range(100))
+    append(log, data)
+    size = impl.FINGERPRINT_SIZE
+    with open_reader(impl, log, start, chunk_size=7) as r:
+        assert r.fingerprint == data[max(0, start - size) : start]
+        while not r.eof:
+            r.read()
+            assert r.fingerprint == data[max(0, r.offset - size) : r.offset]
+        r.rewind(50)
+        assert r.fingerprint == data[50 - size : 50]
+        r.rewind(0)
+        assert r.fingerprint == b""
+
+
+def test_a_reader_started_past_the_end_has_no_fingerprint_until_it_reads(impl: ModuleType, log: Path) -> None:
+    append(log, b"abc")
+    with open_reader(impl, log, 10) as r:
+        assert r.fingerprint == b""
+        append(log, b"defghijKLM")
+        assert bytes(r.read()) == b"KLM" and r.fingerprint == b"KLM"
+
+
+def test_skip_takes_the_other_readers_fingerprint(impl: ModuleType, log: Path) -> None:
+    append(log, b"a" * 100)
+    with open_reader(impl, log) as leader, open_reader(impl, log) as follower:
+        read_all(leader)
+        follower.skip(leader.offset, leader.fingerprint)
+        assert follower.fingerprint == leader.fingerprint == b"a" * impl.FINGERPRINT_SIZE
+        with open(log, "r+b") as f:
+            f.truncate(0)
+            f.write(b"b" * 300)
+        assert follower.check() == "truncated"
+
+
+def test_skip_without_a_fingerprint_reads_it(impl: ModuleType, log: Path) -> None:
+    append(log, bytes(range(64)))
+    with open_reader(impl, log) as r:
+        r.skip(40)
+        assert r.fingerprint == bytes(range(40 - impl.FINGERPRINT_SIZE, 40))
+        r.skip(100)  # past the end: nothing is known there
+        assert r.fingerprint == b""
+
+
+@pytest.mark.parametrize(
+    ("offset", "fingerprint", "error"),
+    [(3, b"abcd", ValueError), (100, b"x" * 33, ValueError), (10, bytearray(b"ab"), TypeError)],
+)
+def test_skip_refuses_a_fingerprint_that_cannot_fit(
+    impl: ModuleType, log: Path, offset: int, fingerprint: Any, error: type[Exception]
+) -> None:
+    append(log, b"0123456789")
+    with open_reader(impl, log) as r:
+        with pytest.raises(error):
+            r.skip(offset, fingerprint)
+        assert r.offset == 0
 
 
 def test_offset_past_eof_waits_instead_of_reporting_truncation(impl: ModuleType, log: Path) -> None:
@@ -198,12 +291,10 @@ def test_closed_reader_refuses_io_and_closes_once(impl: ModuleType, log: Path) -
 def test_a_release_callback_gets_both_descriptors_once_instead_of_close(impl: ModuleType, log: Path) -> None:
     given: list[int] = []
     r = open_reader(impl, log, release=given.append)
-    fd, parent = r.fd, r._parent_fd if hasattr(r, "_parent_fd") else None
+    fd, parent = r.fd, r.parent_fd
     r.close()
     r.close()
-    assert len(given) == 2 and given[0] == fd
-    if parent is not None:
-        assert given[1] == parent
+    assert given == [fd, parent]
     # Released, not closed: the owner of the descriptors closes them.
     for n in given:
         os.fstat(n)
@@ -234,12 +325,15 @@ OPS = st.lists(
     st.one_of(
         st.tuples(st.just("append"), st.integers(1, 3000)),
         st.tuples(st.just("truncate"), st.integers(0, 5000)),
+        st.tuples(st.just("rewrite"), st.integers(0, 5000)),
         st.tuples(st.just("replace"), st.integers(0, 3000)),
         st.tuples(st.just("delete"), st.just(0)),
         st.tuples(st.just("read"), st.integers(-1, 4000)),
         st.tuples(st.just("check"), st.just(0)),
         st.tuples(st.just("rewind"), st.integers(0, 100)),
         st.tuples(st.just("skip"), st.integers(0, 500)),
+        st.tuples(st.just("skip_shared"), st.integers(0, 500)),
+        st.tuples(st.just("fingerprint"), st.just(0)),
     ),
     max_size=40,
 )
@@ -263,12 +357,24 @@ def test_native_and_pure_agree_under_random_changes(
                 append(path, bytes([counter % 256]) * arg)
             elif op == "truncate" and path.exists():
                 os.truncate(path, arg)
+            elif op == "rewrite" and path.exists():
+                # Truncated, then written again at once: one change as the readers see it.
+                with open(path, "r+b") as f:
+                    f.truncate(0)
+                    f.write(bytes([counter % 256]) * arg)
             elif op == "replace":
                 tmp = tmp_path / "tmp"
                 tmp.write_bytes(bytes([counter % 256]) * arg)
                 os.rename(tmp, path)
             elif op == "delete" and path.exists():
                 os.unlink(path)
+            elif op == "skip_shared":
+                # What a reader that read up to there would hand over (the file's bytes now).
+                target = readers[0].offset + arg
+                data = path.read_bytes() if path.exists() else b""
+                shared = data[max(0, target - 32) : target] if target <= len(data) else b""
+                results = [_apply(r, op, target, shared) for r in readers]
+                assert results[0] == results[1], (op, arg)
             else:
                 results = [_apply(r, op, arg) for r in readers]
                 assert results[0] == results[1], (op, arg)
@@ -277,11 +383,11 @@ def test_native_and_pure_agree_under_random_changes(
             r.close()
 
 
-def _apply(reader: Any, op: str, arg: int) -> object:
+def _apply(reader: Any, op: str, arg: int, shared: bytes = b"") -> object:
     try:
         if op == "read":
             data = bytes(reader.read(arg))
-            return (data, reader.eof, reader.offset)
+            return (data, reader.eof, reader.offset, reader.fingerprint)
         if op == "check":
             return reader.check()
         if op == "rewind":
@@ -289,7 +395,12 @@ def _apply(reader: Any, op: str, arg: int) -> object:
             return reader.offset
         if op == "skip":
             reader.skip(reader.offset + arg)
-            return reader.offset
+            return reader.offset, reader.fingerprint
+        if op == "skip_shared":
+            reader.skip(arg, shared)
+            return reader.offset, reader.fingerprint
+        if op == "fingerprint":
+            return reader.fingerprint
     except (OSError, ValueError) as exc:
         return type(exc), getattr(exc, "errno", None)
     return None

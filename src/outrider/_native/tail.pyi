@@ -5,6 +5,7 @@ from collections.abc import Callable
 from outrider.stream.tail_py import CheckResult
 
 DEFAULT_CHUNK_SIZE: int
+FINGERPRINT_SIZE: int
 
 class TailReader:
     """Follow one open file from ``offset``.
@@ -41,6 +42,9 @@ class TailReader:
     def fd(self) -> int:
         """The file's descriptor."""
     @property
+    def parent_fd(self) -> int:
+        """The ``O_PATH`` descriptor of the directory the file was found in."""
+    @property
     def offset(self) -> int:
         """The file offset of the next byte to read."""
     @property
@@ -52,6 +56,9 @@ class TailReader:
     @property
     def chunk_size(self) -> int:
         """Capacity of the read buffer."""
+    @property
+    def fingerprint(self) -> bytes:
+        """The last bytes read before :attr:`offset` (at most ``FINGERPRINT_SIZE``; empty when unknown)."""
     def read(self, budget: int = -1) -> memoryview:
         """Read up to ``budget`` bytes (all the buffer holds when negative) and advance the offset.
 
@@ -65,14 +72,19 @@ class TailReader:
         Returns ``"deleted"`` when the name no longer exists, ``"replaced"`` when it
         names another file, ``"truncated"`` when the file became shorter than the
         offset already read (or, for a reader started past the end, than the size
-        last seen), else ``"ok"``. Raises OSError when the file or its directory
+        last seen) or when the bytes just before the offset are no longer those
+        read there, else ``"ok"``. Raises OSError when the file or its directory
         cannot be examined.
         """
-    def skip(self, offset: int) -> None:
+    def skip(self, offset: int, fingerprint: bytes | None = None) -> None:
         """Move forward to ``offset`` without reading: another reader of this file read those bytes.
 
         The file is known to have held ``offset`` bytes, which later truncation
-        checks rely on. Raises ValueError when ``offset`` is behind the current one.
+        checks rely on. ``fingerprint`` is that reader's :attr:`fingerprint` at
+        ``offset``; without it the bytes before ``offset`` are read again here.
+        Raises ValueError when ``offset`` is behind the current one or the
+        fingerprint is longer than ``FINGERPRINT_SIZE`` or ``offset``, TypeError
+        when it is not bytes.
         """
     def rewind(self, offset: int = 0) -> None:
         """Continue reading from ``offset`` (0 after a truncation)."""

@@ -1,5 +1,5 @@
-"""The jobs API subset: ``/v1/jobs``, ``/v1/job/<id>[/allocations|/summary]``, ``/v1/allocations``,
-``/v1/allocation/<id>[/stop]``.
+"""The jobs API subset: ``/v1/jobs``, ``/v1/job/<id>[/allocations|/summary|/versions]``,
+``/v1/allocations``, ``/v1/allocation/<id>[/stop]``.
 
 Routing follows Nomad's handlers: ``/v1/job/`` takes the rest of the path and
 recognises a known suffix, so job IDs may contain slashes. Reads carry
@@ -27,7 +27,7 @@ from outrider.http.params import Query
 from outrider.http.prologue import authorize, authorize_namespace, begin, parse_bool_param
 from outrider.http.responses import json_response, query_meta_headers, safe_text
 from outrider.jobs import JobError, JobManager
-from outrider.jobs.views import alloc_json, alloc_stub, job_json, job_stub, job_summary
+from outrider.jobs.views import alloc_json, alloc_stub, job_json, job_stub, job_summary, job_versions
 
 
 def _begin(request: Request) -> tuple[Agent, Query, JobManager]:
@@ -92,18 +92,26 @@ async def job_specific(request: Request) -> Response:
     agent, query, jobs = _begin(request)
     path: str = request.path_params["rest"]
     namespace = _namespace(query)
-    for suffix in ("/allocations", "/summary"):
+    for suffix in ("/allocations", "/summary", "/versions"):
         if path.endswith(suffix):
             job_id = path[: -len(suffix)]
             if request.method != "GET":
                 raise invalid_method()
             authorize_namespace(request, agent, namespace, auth.READ_JOB)
+            if suffix == "/versions":
+                parse_bool_param(query, "diffs")  # checked as Nomad does; diffs are not computed
             await block(agent, query, agent.index)
             allocs = jobs.allocs_of(namespace, job_id)
             if suffix == "/allocations":
                 node = (agent.node_id, agent.config.node_name)
                 return _read([alloc_stub(a, agent.runner, *node) for a in allocs], query, jobs)
             rec = jobs.store.get(namespace, job_id)
+            if suffix == "/versions":
+                if rec is None:
+                    raise APIError(404, "job versions not found")
+                versions = jobs.store.versions(namespace, job_id)
+                index = jobs.store.current_index()
+                return _read(job_versions(rec, allocs, versions, index), query, jobs)
             if rec is None:
                 raise APIError(404, "job not found")
             return _read(job_summary(rec, allocs), query, jobs)
@@ -141,7 +149,7 @@ async def allocations(request: Request) -> Response:
     found = sorted(
         (
             a
-            for a in agent.allocs.owned()
+            for a in agent.allocs.listed()
             if a.id.startswith(prefix) and (namespace == "*" or a.namespace == namespace)
         ),
         key=lambda a: a.id,

@@ -88,7 +88,12 @@ async def fs_stream(request: Request, alloc_id: str) -> StreamResponse:
         return open_tail(service, alloc, path, rel, False, 0)
 
     follower = FileFollower(
-        reader, file_json=json_string(path), follow=follow, service=service, reopen=reopen
+        reader,
+        file_json=json_string(path),
+        follow=follow,
+        service=service,
+        reopen=reopen,
+        reappear_grace=agent.config.rotation_grace,
     )
     return StreamResponse(
         follower,

@@ -47,8 +47,8 @@ class JobManager:
         self.store = JobStore(db)
 
     def allocs_of(self, namespace: str, job_id: str) -> list[Allocation]:
-        """The job's allocations that this agent runs, oldest first."""
-        found = [a for a in self.allocs.owned() if a.namespace == namespace and a.job_id == job_id]
+        """The job's allocations, oldest first; those a client GC destroyed stay until the job is purged."""
+        found = [a for a in self.allocs.listed() if a.namespace == namespace and a.job_id == job_id]
         return sorted(found, key=lambda a: (a.create_index, a.index))
 
     def register(self, raw: Any, namespace: str | None, path_id: str | None = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Registered jobs in the state DB's ``jobs`` table."""
+"""Registered jobs in the state DB's ``jobs`` table, and their recent versions in ``job_versions``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from typing import Any
 import orjson
 
 from outrider.state.db import StateDB
+
+TRACKED_VERSIONS = 6
+"""Versions kept per job, the newest ones (Nomad's ``JobTrackedVersions`` default)."""
 
 
 @dataclass
@@ -70,10 +73,28 @@ class JobStore:
                     rec.submit_time,
                 ),
             )
+            conn.execute(
+                "INSERT INTO job_versions (namespace, id, version, spec) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(namespace, id, version) DO UPDATE SET spec = excluded.spec",
+                (rec.namespace, rec.id, rec.version, orjson.dumps(rec.job).decode()),
+            )
+            conn.execute(
+                "DELETE FROM job_versions WHERE namespace = ? AND id = ? AND version <= ?",
+                (rec.namespace, rec.id, rec.version - TRACKED_VERSIONS),
+            )
+
+    def versions(self, namespace: str, job_id: str) -> list[dict[str, Any]]:
+        """The job as registered at each version kept, newest first (empty for an unknown job)."""
+        rows = self.db.query(
+            "SELECT spec FROM job_versions WHERE namespace = ? AND id = ? ORDER BY version DESC",
+            (namespace, job_id),
+        )
+        return [orjson.loads(str(row[0])) for row in rows]
 
     def delete(self, namespace: str, job_id: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM jobs WHERE namespace = ? AND id = ?", (namespace, job_id))
+            conn.execute("DELETE FROM job_versions WHERE namespace = ? AND id = ?", (namespace, job_id))
 
     def current_index(self) -> int:
         """The latest index handed out (``X-Nomad-Index`` of reads), without taking a new one."""

@@ -1,5 +1,5 @@
 """The JSON objects of the jobs API in Nomad's shapes: ``Job``, ``JobListStub``, ``JobSummary``,
-``Allocation`` and ``AllocationListStub``."""
+``JobVersionsResponse``, ``Allocation`` and ``AllocationListStub``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,29 @@ def job_status(rec: JobRecord, allocs: Iterable[Allocation]) -> str:
 def job_json(rec: JobRecord, allocs: list[Allocation]) -> dict[str, Any]:
     """The registered ``Job`` with its live status."""
     return {**rec.job, "Status": job_status(rec, allocs), "StatusDescription": ""}
+
+
+def job_versions(
+    rec: JobRecord, allocs: list[Allocation], versions: list[dict[str, Any]], index: int
+) -> dict[str, Any]:
+    """Nomad's ``JobVersionsResponse`` (``command/agent/job_endpoint.go`` ``jobVersions``), newest first.
+
+    The current version carries the job's live status; older ones were replaced
+    (their allocations stopped), so they are ``dead``. Diffs are not computed.
+    """
+    older = [
+        {**job, "Status": "dead", "StatusDescription": ""}
+        for job in versions
+        if job.get("Version") != rec.version
+    ]
+    return {
+        "Versions": [job_json(rec, allocs), *older],
+        "Diffs": None,
+        "Index": index,
+        "LastContact": 0,
+        "KnownLeader": True,
+        "NextToken": "",
+    }
 
 
 def job_summary(rec: JobRecord, allocs: list[Allocation]) -> dict[str, Any]:

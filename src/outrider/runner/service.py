@@ -2,8 +2,11 @@
 
 It places allocations (their directories, rows and runners), resumes them when
 the agent starts, stops, restarts and signals them, and garbage-collects the
-terminal ones (spec §14, §15). It never kills a task when the agent stops: tasks
-live in their supervisors, and the next agent picks them up again.
+terminal ones (Nomad's ``client/gc.go``). It never kills a task when the agent
+stops: tasks live in their supervisors, and the next agent picks them up again.
+
+A collected allocation keeps what the jobs API shows of it (the job version it
+ran, its task states), as Nomad's servers do, until its job is purged.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 import os
 import shutil
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from outrider.allocs import Allocation, AllocRegistry
@@ -36,6 +40,15 @@ RESTART_RUNNING = "User requested running tasks to restart"
 RESTART_ALL = "User requested all tasks to restart"
 
 
+@dataclass(frozen=True)
+class CollectedAlloc:
+    """What remains of an allocation a client GC destroyed: what it ran and how its tasks ended."""
+
+    spec: AllocSpec | None
+    task_states: dict[str, dict[str, Any]]
+    client_description: str
+
+
 class TaskRunnerService:
     """Runs Outrider's own allocations; an agent service, ``agent.runner``.
 
@@ -53,7 +66,9 @@ class TaskRunnerService:
         self.config = config
         self.store = RunnerStore(db)
         self._allocs: dict[str, AllocRunner] = {}
-        self._destroying: set[str] = set()
+        self._collected: dict[str, CollectedAlloc] = {}
+        # Allocations being destroyed, each with the event set once it is.
+        self._destroying: dict[str, asyncio.Event] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._cgroups: bool | None = None
 
@@ -69,6 +84,8 @@ class TaskRunnerService:
                     self.allocs.update_status(alloc.id, client_status="failed")
                 continue
             self._run(alloc, AllocSpec.from_json(record), saved)
+        for alloc in self.allocs.destroyed():
+            self._collected[alloc.id] = self._collected_record(alloc.id)
 
     async def stop(self) -> None:
         """Stop following tasks (they keep running) and finish nothing half-way."""
@@ -173,7 +190,7 @@ class TaskRunnerService:
             raise RunnerError(missing + task)
         return found
 
-    # -- garbage collection (spec §14, §15) -------------------------------------------------------
+    # -- garbage collection (Nomad's client/gc.go) ------------------------------------------------
 
     def gc_eligible(self, alloc_id: str) -> bool:
         """Owned, terminal, not destroyed and not being destroyed: Nomad's "in the GC queue"."""
@@ -190,18 +207,14 @@ class TaskRunnerService:
         """Destroy one eligible allocation and wait for it; False when it is not eligible."""
         if not self.gc_eligible(alloc_id):
             return False
-        self._destroying.add(alloc_id)
-        try:
-            await self._destroy(alloc_id)
-        finally:
-            self._destroying.discard(alloc_id)
+        await self._destroy_now(alloc_id)
         return True
 
     def collect_all(self) -> list[str]:
-        """Start destroying every eligible allocation in the background; return their IDs (spec §15)."""
+        """Start destroying every eligible allocation in the background; return their IDs (Nomad's ``CollectAll``)."""
         ids = [a.id for a in self.allocs.owned() if self.gc_eligible(a.id)]
         for alloc_id in ids:
-            self._destroying.add(alloc_id)
+            self._claim(alloc_id)
             self.in_background(self._destroy_then_release(alloc_id))
         return ids
 
@@ -211,13 +224,28 @@ class TaskRunnerService:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    def _claim(self, alloc_id: str) -> None:
+        self._destroying[alloc_id] = asyncio.Event()
+
+    def _release(self, alloc_id: str) -> None:
+        done = self._destroying.pop(alloc_id, None)
+        if done is not None:
+            done.set()
+
+    async def _destroy_now(self, alloc_id: str) -> None:
+        self._claim(alloc_id)
+        try:
+            await self._destroy(alloc_id)
+        finally:
+            self._release(alloc_id)
+
     async def _destroy_then_release(self, alloc_id: str) -> None:
         try:
             await self._destroy(alloc_id)
         except Exception:
             log.exception("garbage collection failed", extra={"alloc_id": alloc_id})
         finally:
-            self._destroying.discard(alloc_id)
+            self._release(alloc_id)
 
     async def _destroy(self, alloc_id: str) -> None:
         alloc = self.allocs.get(alloc_id)
@@ -230,28 +258,43 @@ class TaskRunnerService:
         groups = [g for g in (self._cgroup_for(alloc_id, t) for t in alloc.tasks) if g is not None]
         await asyncio.to_thread(_remove_trees, alloc.path, state_dir, groups)
         self.allocs.mark_destroyed(alloc_id)
+        self._collected[alloc_id] = self._collected_record(alloc_id)
         self._allocs.pop(alloc_id, None)
         if runner is not None:
             for task in runner.tasks.values():
                 task.finished.set()
         log.info("allocation garbage collected", extra={"alloc_id": alloc_id})
 
+    def _collected_record(self, alloc_id: str) -> CollectedAlloc:
+        """What a destroyed allocation's rows still say (the same after a restart as right after the GC)."""
+        record, saved = self.store.load(alloc_id)
+        spec = AllocSpec.from_json(record) if record is not None else None
+        names = [t.name for t in spec.tasks if t.name in saved] if spec is not None else sorted(saved)
+        states = [ts.TaskState.from_record(saved[name][0]) for name in names]
+        return CollectedAlloc(
+            spec=spec,
+            task_states={name: state.to_json() for name, state in zip(names, states, strict=True)},
+            client_description=ts.client_status(states)[1] if states else "",
+        )
+
     async def purge(self, alloc_id: str) -> None:
-        """Stop an allocation, wait for its tasks, then destroy it (a purged job's allocations)."""
+        """Stop an allocation, wait for its tasks, destroy it, then forget it (a purged job's allocations)."""
         self.stop_alloc(alloc_id)
         runner = self._allocs.get(alloc_id)
         if runner is not None:
             await runner.kill_and_wait()
-        if alloc_id in self._destroying:
-            return
+        pending = self._destroying.get(alloc_id)
+        if pending is not None:
+            await pending.wait()  # a GC is under way: it finishes first
         alloc = self.allocs.get(alloc_id)
-        if alloc is None or alloc.destroyed or alloc.external:
+        if alloc is None or alloc.external:
             return
-        self._destroying.add(alloc_id)
-        try:
-            await self._destroy(alloc_id)
-        finally:
-            self._destroying.discard(alloc_id)
+        if not alloc.destroyed:
+            await self._destroy_now(alloc_id)
+        self.allocs.forget(alloc_id)
+        self._collected.pop(alloc_id, None)
+        # The listings changed: blocking queries on them return.
+        self.db.next_index()
 
     # -- what other parts of the agent read -----------------------------------------------------
 
@@ -259,7 +302,8 @@ class TaskRunnerService:
         """``TaskStates`` of the allocation: task name to Nomad's ``TaskState`` JSON object."""
         runner = self._allocs.get(alloc_id)
         if runner is None:
-            return {}
+            collected = self._collected.get(alloc_id)
+            return dict(collected.task_states) if collected is not None else {}
         return {name: r.state.to_json() for name, r in runner.tasks.items()}
 
     def task_root_pid(self, alloc_id: str, task: str) -> int | None:
@@ -280,11 +324,17 @@ class TaskRunnerService:
     def alloc_spec(self, alloc_id: str) -> AllocSpec | None:
         """What the allocation was placed with (its job version, eval, task specs)."""
         runner = self._allocs.get(alloc_id)
-        return runner.spec if runner is not None else None
+        if runner is not None:
+            return runner.spec
+        collected = self._collected.get(alloc_id)
+        return collected.spec if collected is not None else None
 
     def client_description(self, alloc_id: str) -> str:
         runner = self._allocs.get(alloc_id)
-        return runner.client_description() if runner is not None else ""
+        if runner is not None:
+            return runner.client_description()
+        collected = self._collected.get(alloc_id)
+        return collected.client_description if collected is not None else ""
 
     def _find(self, alloc_id: str, task: str) -> TaskRunner | None:
         runner = self._allocs.get(alloc_id)

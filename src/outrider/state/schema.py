@@ -62,4 +62,17 @@ MIGRATIONS: list[str] = [
         value INTEGER NOT NULL
     );
     """,
+    # 1 -> 2: a client GC keeps the allocation's row (listed, with its task states) until its
+    # job is purged; every registered version of a job is kept (the newest ones).
+    """
+    ALTER TABLE allocations ADD COLUMN collected INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE job_versions (
+        namespace TEXT NOT NULL,
+        id        TEXT NOT NULL,
+        version   INTEGER NOT NULL,
+        spec      TEXT NOT NULL,            -- the job as registered at that version
+        PRIMARY KEY (namespace, id, version)
+    );
+    INSERT INTO job_versions (namespace, id, version, spec) SELECT namespace, id, version, spec FROM jobs;
+    """,
 ]

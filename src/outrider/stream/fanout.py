@@ -6,8 +6,7 @@ encoded bytes to every member that is exactly as far as the reader was and has
 room; those members skip the read. A member that is behind, busy with an event
 or over its memory bound ignores the offer and reads the file itself later (the
 file is the buffer). Hubs also share truncation: once any member notices the
-file shrank, every member restarts from 0, which closes most of the
-truncate-then-regrow window (spec §18 item 3).
+file was truncated, every member restarts from 0.
 """
 
 from __future__ import annotations
@@ -18,8 +17,13 @@ from typing import Protocol
 class Member(Protocol):
     """What a hub needs from a follower."""
 
-    def take_shared(self, start: int, end: int, chunk: bytes, at_eof: bool, truncations: int) -> None:
-        """Accept ``chunk`` (the output for file bytes ``[start, end)``) if it fits; else ignore it."""
+    def take_shared(
+        self, start: int, end: int, chunk: bytes, at_eof: bool, truncations: int, fingerprint: bytes
+    ) -> None:
+        """Accept ``chunk`` (the output for file bytes ``[start, end)``) if it fits; else ignore it.
+
+        ``fingerprint`` is the reader's :attr:`~outrider.stream.tail.TailReader.fingerprint` at ``end``.
+        """
 
 
 HubKey = tuple[int, int, bytes | None]
@@ -37,11 +41,13 @@ class Hub:
         self.truncations = 0
         """How many truncations members have noticed; a member behind this count restarts from 0."""
 
-    def publish(self, source: Member, start: int, end: int, chunk: bytes, at_eof: bool) -> None:
+    def publish(
+        self, source: Member, start: int, end: int, chunk: bytes, at_eof: bool, fingerprint: bytes
+    ) -> None:
         """Offer what ``source`` just read and encoded to every other member."""
         for member in self.members:
             if member is not source:
-                member.take_shared(start, end, chunk, at_eof, self.truncations)
+                member.take_shared(start, end, chunk, at_eof, self.truncations, fingerprint)
 
 
 class Hubs:

@@ -6,19 +6,24 @@ asks. It never waits and never buffers more than :data:`MAX_PENDING` bytes:
 when there is nothing to send it returns ``b""``, and the sender sleeps until
 the follower's wake-up callback fires (a watcher event or a shared chunk).
 
-Events (spec §5.6, with spec §18 items 3, 4, 6 and 10 fixed):
+Events (Nomad's ``client/fs_endpoint.go`` ``streamFile``, where each event is
+sent exactly once and a replaced file is followed instead of ending the stream):
 
 - truncation: read again from 0; the first frame carries ``"file truncated"``,
   or an event-only frame is sent once if the file is empty;
 - replacement (the name now points at another file): the old file is drained,
   then the new one is opened and read from 0 as after a truncation;
-- deletion: the file is drained, then ``"file deleted"`` with the final offset
-  is sent once and the follower is done;
+- deletion (the name is gone): the file is drained; with a grace period the
+  follower then waits that long for the name to come back (logrotate's
+  rename-then-create) and goes on as after a replacement if it does, reading
+  the old file meanwhile; else ``"file deleted"`` with the final offset is sent
+  once and the follower is done;
 - an offset past the end waits for the file to grow past it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
@@ -74,6 +79,9 @@ class FileFollower:
             when following.
         reopen: how to open the path again after a replacement; without it a
             replaced file ends the stream like a deleted one.
+        reappear_grace: seconds a deleted path may take to name a file again
+            before the stream reports it deleted (needs ``reopen``); 0 reports
+            it once the old file is drained.
     """
 
     def __init__(
@@ -84,9 +92,12 @@ class FileFollower:
         follow: bool,
         service: StreamService | None = None,
         reopen: Reopen | None = None,
+        reappear_grace: float = 0.0,
     ) -> None:
         if follow and service is None:
             raise ValueError("following a file needs the stream service")
+        if reappear_grace < 0:
+            raise ValueError(f"the grace period must not be negative, got {reappear_grace}")
         self._reader = reader
         self._file_json = file_json
         self._follow = follow
@@ -102,6 +113,10 @@ class FileFollower:
         self._watch: Watch | None = None
         self._hub: Hub | None = None
         self._truncations_seen = 0
+        self._grace = reappear_grace if reopen is not None else 0.0
+        self._grace_timer: asyncio.TimerHandle | None = None
+        self._grace_watch: Watch | None = None
+        self._grace_over = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -167,8 +182,9 @@ class FileFollower:
             self._dirty = True
         elif self._phase != "follow" or self._stop_at_eof:
             return chunk + self._finish_file()
-        if chunk and not event and self._hub is not None:
-            self._hub.publish(self, start, end, chunk, at_eof)
+        hub = self._hub
+        if chunk and not event and hub is not None and len(hub.members) > 1:
+            hub.publish(self, start, end, chunk, at_eof, reader.fingerprint)
         return chunk
 
     def _notice_changes(self) -> None:
@@ -193,20 +209,15 @@ class FileFollower:
 
     def _finish_file(self) -> bytes:
         """At the end of a file that is going away (or a non-follow stream): what comes next."""
-        if self._phase == "replaced" and self._reopen is not None and not self._stop_at_eof:
+        if self._may_reopen():
+            assert self._reopen is not None
             try:
                 reader = self._reopen()
             except FileNotFoundError:
-                pass
+                if self._awaiting_reappearance():
+                    return b""
             else:
-                self._detach()
-                self._reader.close()
-                self._reader = reader
-                self._phase = "follow"
-                self._event = EVENT_TRUNCATED
-                self._dirty = True
-                self._attach()
-                return b""
+                return self._continue_with(reader)
         if self._phase in ("replaced", "deleted"):
             tail = self._encode(b"", EVENT_DELETED, self._reader.offset)
         else:
@@ -214,6 +225,47 @@ class FileFollower:
         self._phase = "done"
         self._detach()
         return tail
+
+    def _may_reopen(self) -> bool:
+        if self._reopen is None or self._stop_at_eof:
+            return False
+        return self._phase == "replaced" or (self._phase == "deleted" and self._grace > 0)
+
+    def _continue_with(self, reader: TailReader) -> bytes:
+        """Follow the file the path names now: from 0 as after a truncation, or on if it is ours."""
+        same = reader.identity == self._reader.identity
+        self._detach()
+        if same:
+            # Renamed away and back: the same file, nothing was missed or replaced.
+            reader.close()
+        else:
+            self._reader.close()
+            self._reader = reader
+            self._event = EVENT_TRUNCATED
+        self._phase = "follow"
+        self._dirty = True
+        self._attach()
+        # Nothing may have been produced in this step: ask for the next one instead of
+        # waiting for the new file's next change.
+        self._wake()
+        return b""
+
+    def _awaiting_reappearance(self) -> bool:
+        """Within the grace period after the path went: keep waiting (and draining the old file)."""
+        if self._grace <= 0 or self._grace_over:
+            return False
+        if self._grace_timer is None:
+            service = self._service
+            assert service is not None
+            self._grace_timer = asyncio.get_running_loop().call_later(self._grace, self._grace_expired)
+            # A name appearing in the directory wakes us at once.
+            self._grace_watch = service.watcher.watch(self._reader.parent_fd, self._on_change, kind="dir")
+        return True
+
+    def _grace_expired(self) -> None:
+        self._grace_timer = None
+        self._grace_over = True
+        self._on_change()
 
     def _encode(self, data: memoryview | bytes, event: str, end: int) -> bytes:
         _FILE_BYTES.inc(len(data))
@@ -228,7 +280,9 @@ class FileFollower:
 
     # -- sharing -------------------------------------------------------------------------------
 
-    def take_shared(self, start: int, end: int, chunk: bytes, at_eof: bool, truncations: int) -> None:
+    def take_shared(
+        self, start: int, end: int, chunk: bytes, at_eof: bool, truncations: int, fingerprint: bytes
+    ) -> None:
         """Accept another follower's output for ``[start, end)`` when we are exactly there and have room."""
         if (
             self._phase != "follow"
@@ -244,7 +298,7 @@ class FileFollower:
         _FILE_BYTES.inc(end - start)
         if self._file_json is not None:
             _FRAMES.inc(_frame_count(end - start))
-        self._reader.skip(end)
+        self._reader.skip(end, fingerprint)
         # The sharer checked the file and read to its end after our last wake-up, so
         # that wake-up is served; a chunk that stopped short leaves more for us to read.
         self._dirty = not at_eof
@@ -263,6 +317,13 @@ class FileFollower:
         self._truncations_seen = self._hub.truncations
 
     def _detach(self) -> None:
+        if self._grace_timer is not None:
+            self._grace_timer.cancel()
+            self._grace_timer = None
+        if self._grace_watch is not None:
+            self._grace_watch.close()
+            self._grace_watch = None
+        self._grace_over = False
         if self._watch is not None:
             self._watch.close()
             self._watch = None

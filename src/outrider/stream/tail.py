@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from outrider._impl import select
 from outrider.stream import tail_py
-from outrider.stream.tail_py import DEFAULT_CHUNK_SIZE, CheckResult
+from outrider.stream.tail_py import DEFAULT_CHUNK_SIZE, FINGERPRINT_SIZE, CheckResult
 
 _active, IMPLEMENTATIONS = select("tail", tail_py)
 
@@ -16,4 +16,4 @@ if TYPE_CHECKING:
 else:
     TailReader = _active.TailReader
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "IMPLEMENTATIONS", "CheckResult", "TailReader"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "FINGERPRINT_SIZE", "IMPLEMENTATIONS", "CheckResult", "TailReader"]

@@ -4,7 +4,17 @@ The reader owns an open file and an ``O_PATH`` descriptor of the directory it
 was found in. It reads forward from its own offset into one reused buffer, and
 on every wake-up :meth:`TailReader.check` compares the file with that offset and
 the name with the inode, so truncation, replacement and deletion are told apart
-without racing a poll interval (spec §5.5, §18 items 3 and 4).
+without racing a poll interval. Nomad's follower (``client/fs_endpoint.go``
+``streamFile``, through the polling watcher of ``hpcloud/tail``) compares sizes
+only, so a file truncated and written past the old offset between two polls
+looks like one that grew, and the new bytes before that offset are lost.
+
+To see that case too, the reader remembers the last :data:`FINGERPRINT_SIZE`
+bytes before its offset and reads them again (one short ``pread``) on every
+check: bytes that changed mean the file was rewritten from an earlier point,
+which is reported as a truncation. A rewrite that puts back exactly the same
+bytes just before the offset cannot be told from an append, and needs none:
+the bytes the reader goes on with follow the ones it already delivered.
 """
 
 from __future__ import annotations
@@ -16,6 +26,9 @@ from typing import Literal
 CheckResult = Literal["ok", "truncated", "replaced", "deleted"]
 
 DEFAULT_CHUNK_SIZE = 65536
+
+FINGERPRINT_SIZE = 32
+"""How many bytes just before the offset a reader remembers (and reads again on each check)."""
 
 
 class TailReader:
@@ -65,11 +78,18 @@ class TailReader:
         self._release = os.close if release is None else release
         self._buf = buffer
         self._view = memoryview(buffer)
+        # Always the len(_fingerprint) bytes just before _offset; empty when unknown.
+        self._fingerprint = self._read_fingerprint(st.st_size)
 
     @property
     def fd(self) -> int:
         """The file's descriptor."""
         return self._fd
+
+    @property
+    def parent_fd(self) -> int:
+        """The ``O_PATH`` descriptor of the directory the file was found in."""
+        return self._parent_fd
 
     @property
     def offset(self) -> int:
@@ -91,6 +111,11 @@ class TailReader:
         """Capacity of the read buffer."""
         return len(self._buf)
 
+    @property
+    def fingerprint(self) -> bytes:
+        """The last bytes read before :attr:`offset` (at most :data:`FINGERPRINT_SIZE`; empty when unknown)."""
+        return self._fingerprint
+
     def read(self, budget: int = -1) -> memoryview:
         """Read up to ``budget`` bytes (all the buffer holds when negative) and advance the offset.
 
@@ -107,6 +132,10 @@ class TailReader:
             got += n
         self._eof = got < want
         self._offset += got
+        if got >= FINGERPRINT_SIZE:
+            self._fingerprint = bytes(self._view[got - FINGERPRINT_SIZE : got])
+        elif got:
+            self._fingerprint = (self._fingerprint + self._view[:got])[-FINGERPRINT_SIZE:]
         return self._view[:got]
 
     def check(self) -> CheckResult:
@@ -116,7 +145,9 @@ class TailReader:
             ``"deleted"`` when the name no longer exists; ``"replaced"`` when it
             names another file (the caller reopens it and starts over from 0);
             ``"truncated"`` when the file became shorter than the offset already
-            read (or, for a reader started past the end, than the size last seen);
+            read (or, for a reader started past the end, than the size last seen),
+            or when the bytes just before the offset are no longer those read
+            there (the file was truncated and written past the offset again);
             ``"ok"`` otherwise.
 
         Raises:
@@ -135,18 +166,35 @@ class TailReader:
         self._last_size = st.st_size
         if st.st_size < expected:
             return "truncated"
+        fingerprint = self._fingerprint
+        if fingerprint:
+            if st.st_size < self._offset:
+                return "truncated"
+            if os.pread(self._fd, len(fingerprint), self._offset - len(fingerprint)) != fingerprint:
+                return "truncated"
         return "ok"
 
-    def skip(self, offset: int) -> None:
+    def skip(self, offset: int, fingerprint: bytes | None = None) -> None:
         """Move forward to ``offset`` without reading: another reader of this file read those bytes.
 
-        The file is known to have held ``offset`` bytes, which later truncation checks rely on.
+        The file is known to have held ``offset`` bytes, which later truncation
+        checks rely on. ``fingerprint`` is that reader's :attr:`fingerprint` at
+        ``offset``; without it the bytes before ``offset`` are read again here.
         """
         self._check_open()
         if offset < self._offset:
             raise ValueError(f"cannot skip backwards from {self._offset} to {offset}")
+        if fingerprint is not None:
+            if not isinstance(fingerprint, bytes):
+                raise TypeError(f"the fingerprint must be bytes, not {type(fingerprint).__name__}")
+            if len(fingerprint) > min(offset, FINGERPRINT_SIZE):
+                raise ValueError(f"a fingerprint of {len(fingerprint)} bytes cannot end at offset {offset}")
         self._offset = offset
         self._last_size = max(self._last_size, offset)
+        if fingerprint is None:
+            self._fingerprint = self._read_fingerprint(os.fstat(self._fd).st_size)
+        else:
+            self._fingerprint = fingerprint
 
     def rewind(self, offset: int = 0) -> None:
         """Continue reading from ``offset`` (0 after a truncation)."""
@@ -156,6 +204,16 @@ class TailReader:
         self._offset = offset
         self._last_size = os.fstat(self._fd).st_size
         self._eof = False
+        self._fingerprint = self._read_fingerprint(self._last_size)
+
+    def _read_fingerprint(self, size: int) -> bytes:
+        """The bytes just before the offset, read now; empty at 0 or past ``size`` (the end of the file)."""
+        if self._offset == 0 or self._offset > size:
+            return b""
+        want = min(self._offset, FINGERPRINT_SIZE)
+        got = os.pread(self._fd, want, self._offset - want)
+        # A file that shrank since ``size`` was taken gives a short read: nothing is known.
+        return got if len(got) == want else b""
 
     def _check_open(self) -> None:
         if self._closed:
