@@ -1,4 +1,4 @@
-"""Helpers shared by the runner, jobs and GC tests: bounded waits and clean-up of task processes."""
+"""Helpers shared by the runner, jobs and GC tests: bounded waits, clean-up of task processes, log files."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+from outrider.fs.logfiles import list_log_files
 from outrider.runner import cgroup
 from outrider.runner.handle import AttemptStatus
 
@@ -32,6 +33,15 @@ def wait_for(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
         time.sleep(interval)
+
+
+def log_indexes(log_dir: Path, task: str, log_type: str) -> list[int]:
+    """The indexes of the task's log files of one type in ``log_dir``, in order."""
+    fd = os.open(log_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        return [f.index for f in list_log_files(fd, task, log_type)]
+    finally:
+        os.close(fd)
 
 
 def statuses(data_dir: Path) -> list[AttemptStatus]:

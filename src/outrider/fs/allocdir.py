@@ -19,7 +19,6 @@ from outrider.fs.errors import PathEscapesError
 from outrider.fs.safe_open import is_secret_path, open_beneath
 
 SHARED_ALLOC_DIR = "alloc"
-LOG_DIR = "alloc/logs"
 TASK_DIRS = ("local", "secrets", "private", "tmp")
 
 

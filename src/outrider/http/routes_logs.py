@@ -16,8 +16,9 @@ from starlette.requests import Request
 
 from outrider.agent import Agent
 from outrider.allocs import Allocation
-from outrider.fs.allocdir import LOG_DIR, SecretPathError, check_readable, open_in_alloc, os_error_text
+from outrider.fs.allocdir import SecretPathError, check_readable, open_in_alloc, os_error_text
 from outrider.fs.errors import PathEscapesError
+from outrider.fs.logfiles import LOG_DIR, LOG_TYPES, has_log_files
 from outrider.gostrconv import quote
 from outrider.http import auth
 from outrider.http.errors import APIError
@@ -32,14 +33,7 @@ from outrider.http.routes_fs import (
 )
 from outrider.runner.taskstate import ZERO_TIME
 from outrider.stream import StreamResponse
-from outrider.stream.logs import (
-    LOG_TYPES,
-    LogNotFoundError,
-    LogsSource,
-    LogStreamError,
-    log_files,
-    scan_dir,
-)
+from outrider.stream.logs import LogNotFoundError, LogsSource, LogStreamError
 from outrider.stream.service import service_for
 
 # Set before streaming starts, without a charset (spec §5.8). Plain logs are untrusted
@@ -86,11 +80,11 @@ def _external_dir(alloc: Allocation, task: str) -> int:
     except OSError as exc:
         raise _listing_error(exc) from None
     try:
-        entries = scan_dir(dir_fd)
+        started = has_log_files(dir_fd, task)
     except OSError as exc:
         os.close(dir_fd)
         raise _listing_error(exc) from None
-    if not any(log_files(entries, task, kind) for kind in LOG_TYPES):
+    if not started:
         os.close(dir_fd)
         raise not_started
     return dir_fd

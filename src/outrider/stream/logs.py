@@ -31,11 +31,11 @@ import errno
 import os
 import stat as stat_mod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from outrider.fs.allocdir import LOG_DIR, os_error_text
-from outrider.gostrconv import GoNumError, parse_atoi, quote
+from outrider.fs.allocdir import os_error_text
+from outrider.fs.logfiles import LOG_DIR, LogFile, list_log_files
+from outrider.gostrconv import quote
 from outrider.stream.follower import FileFollower
 from outrider.stream.framer import json_string
 from outrider.stream.tail import TailReader
@@ -43,8 +43,6 @@ from outrider.stream.tail import TailReader
 if TYPE_CHECKING:
     from outrider.stream.service import StreamService
     from outrider.stream.watcher import Watch
-
-LOG_TYPES = ("stdout", "stderr")
 
 MAX_INDEX = 2**63 - 1
 """The index ``origin=end`` asks for: Go's ``math.MaxInt64``, so the newest file."""
@@ -58,15 +56,6 @@ _STEPS_PER_CALL = 64
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 # The name became a symlink (O_NOFOLLOW) or a socket since the listing: not a log file now.
 _NOT_A_FILE = frozenset({errno.ELOOP, errno.ENXIO})
-
-
-@dataclass(frozen=True, order=True)
-class LogFile:
-    """One rotated file as listed: ordered by index, then name (``web.stdout.1`` and ``.01`` may both exist)."""
-
-    index: int
-    name: str
-    size: int = field(compare=False)
 
 
 class LogNotFoundError(LookupError):
@@ -83,50 +72,7 @@ class LogStreamError(OSError):
         super().__init__(message)
 
 
-# -- the index set and findClosest ------------------------------------------------------------------
-
-
-def scan_dir(dir_fd: int) -> list[tuple[str, int]]:
-    """``(name, size)`` of each regular file in the directory open (readable) at ``dir_fd``.
-
-    Links are not followed: a symlink, FIFO or directory is never a log file.
-    Raises OSError when the directory cannot be read or was removed.
-    """
-    found = []
-    with os.scandir(dir_fd) as entries:
-        for entry in entries:
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue  # purged between readdir and stat
-            if stat_mod.S_ISREG(st.st_mode):
-                found.append((entry.name, st.st_size))
-    if os.fstat(dir_fd).st_nlink == 0:
-        # A removed directory lists as empty through an open descriptor; Nomad, listing by
-        # path, fails to open it (garbage collection, spec §9.3 "Task dead, no more logs").
-        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
-    return found
-
-
-def parse_index(suffix: str) -> int | None:
-    """The index of a file named ``<task>.<type>.<suffix>``: Go ``Atoi`` (a sign is allowed), else None."""
-    try:
-        return parse_atoi(suffix)
-    except GoNumError:
-        return None
-
-
-def log_files(entries: Sequence[tuple[str, int]], task: str, log_type: str) -> list[LogFile]:
-    """The task's files of one type among ``entries``, sorted; names without an integer index are skipped."""
-    prefix = f"{task}.{log_type}."
-    files = []
-    for name, size in entries:
-        if name.startswith(prefix):
-            index = parse_index(name[len(prefix) :])
-            if index is not None:
-                files.append(LogFile(index, name, size))
-    files.sort()
-    return files
+# -- findClosest ---------------------------------------------------------------------------------
 
 
 def find_closest(files: Sequence[LogFile], desired_index: int, desired_offset: int) -> tuple[int, int]:
@@ -332,7 +278,7 @@ class LogsSource:
             try:
                 out = current.produce()
             except OSError as exc:
-                rel = f"{LOG_DIR}/{self._current_file.name}" if self._current_file else LOG_DIR
+                rel = self._current_file.rel if self._current_file else LOG_DIR
                 raise self._stream_error(rel, exc, "read") from exc
             if out:
                 return out
@@ -371,7 +317,7 @@ class LogsSource:
 
     def _open(self, file: LogFile, offset: int) -> TailReader | None:
         """A reader of ``file`` at ``offset``, or None when the name no longer holds a regular file."""
-        rel = f"{LOG_DIR}/{file.name}"
+        rel = file.rel
         try:
             fd = os.open(file.name, _OPEN_FLAGS, dir_fd=self._dir_fd)
         except (FileNotFoundError, NotADirectoryError):
@@ -404,7 +350,7 @@ class LogsSource:
 
         follower = FileFollower(
             reader,
-            file_json=None if self._plain else json_string(f"{LOG_DIR}/{file.name}"),
+            file_json=None if self._plain else json_string(file.rel),
             follow=follows,
             service=self._service,
             reopen=reopen if follows else None,
@@ -424,12 +370,11 @@ class LogsSource:
         """The task's files of this type; the previous listing while the directory did not change."""
         if fresh or self._listing_stale or self._files is None:
             try:
-                entries = scan_dir(self._dir_fd)
+                self._files = list_log_files(self._dir_fd, self._task, self._type)
             except OSError as exc:
                 raise LogStreamError(
                     f"failed to list entries: {os_error_text('open', LOG_DIR, exc)}"
                 ) from exc
-            self._files = log_files(entries, self._task, self._type)
             self._listing_stale = False
         return self._files
 
