@@ -30,7 +30,7 @@ import bisect
 import errno
 import os
 import stat as stat_mod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from outrider.fs.allocdir import os_error_text
@@ -38,16 +38,12 @@ from outrider.fs.logfiles import LOG_DIR, LogFile, list_log_files
 from outrider.gostrconv import quote
 from outrider.stream.follower import FileFollower
 from outrider.stream.framer import json_string
+from outrider.stream.log_start import find_closest, start_point
 from outrider.stream.tail import TailReader
 
 if TYPE_CHECKING:
     from outrider.stream.service import StreamService
     from outrider.stream.watcher import Watch
-
-MAX_INDEX = 2**63 - 1
-"""The index ``origin=end`` asks for: Go's ``math.MaxInt64``, so the newest file."""
-
-_MIN_INT64 = -(2**63)
 
 # Files started within one produce() call at most; a long run of empty files continues
 # on the next call, so one stream never holds the event loop for long.
@@ -70,56 +66,6 @@ class LogStreamError(OSError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-
-
-# -- findClosest ---------------------------------------------------------------------------------
-
-
-def find_closest(files: Sequence[LogFile], desired_index: int, desired_offset: int) -> tuple[int, int]:
-    """Nomad's ``findClosest`` (spec §9.3): the position in ``files`` and the offset to start reading at.
-
-    Starts at the first file whose index is at least ``desired_index`` (else the
-    last file) and walks ``desired_offset`` bytes forward (positive) or backward
-    (negative) across the listed sizes, clamping at the ends. An offset of 0
-    means the start of that file. Raises ValueError when ``files`` is empty.
-    """
-    if not files:
-        raise ValueError("no log files to choose from")
-    last = len(files) - 1
-    pos = min(bisect.bisect_left(files, desired_index, key=lambda f: f.index), last)
-    offset = desired_offset
-    while offset != 0:
-        size = files[pos].size
-        if offset < 0:
-            if size + offset >= 0:
-                offset += size
-                break
-            if pos == 0:
-                offset = 0
-                break
-            offset += size
-            pos -= 1
-        else:
-            if offset <= size:
-                break
-            if pos == last:
-                offset = size
-                break
-            offset -= size
-            pos += 1
-    return pos, offset
-
-
-def start_point(origin_end: bool, offset: int) -> tuple[int, int]:
-    """``(desired_index, desired_offset)`` for a request's ``origin`` and ``offset`` (spec §9.3).
-
-    ``origin=start`` counts forward from index 0; ``origin=end`` counts backward
-    from the newest file, so ``origin=end&offset=0`` is the whole newest file.
-    Negation wraps like Go's int64 (``-MinInt64`` is ``MinInt64``).
-    """
-    if not origin_end:
-        return 0, offset
-    return MAX_INDEX, offset if offset == _MIN_INT64 else -offset
 
 
 # -- the source -----------------------------------------------------------------------------------

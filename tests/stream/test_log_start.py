@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from outrider.fs.logfiles import LogFile, log_files
-from outrider.stream.logs import MAX_INDEX, find_closest, start_point
+from outrider.stream.log_start import MAX_INDEX, find_closest, start_point
 
 MAX_INT64 = 2**63 - 1
 
