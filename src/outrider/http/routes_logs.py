@@ -16,7 +16,7 @@ from starlette.requests import Request
 
 from outrider.agent import Agent
 from outrider.allocs import Allocation
-from outrider.fs.allocdir import SecretPathError, check_readable, open_in_alloc, os_error_text
+from outrider.fs.allocdir import SecretPathError, open_log_dir, os_error_text
 from outrider.fs.errors import PathEscapesError
 from outrider.fs.logfiles import LOG_DIR, LOG_TYPES, has_log_files
 from outrider.gostrconv import quote
@@ -42,16 +42,6 @@ PLAIN_MEDIA_TYPE = "text/plain"
 FRAMES_MEDIA_TYPE = "application/json"
 
 
-def _open_log_dir(alloc: Allocation) -> int:
-    """A readable descriptor of the allocation's ``alloc/logs``, resolved beneath the allocation.
-
-    Raises OSError; a log directory redirected into a task's secrets is refused.
-    """
-    with open_in_alloc(alloc, LOG_DIR, os.O_RDONLY | os.O_DIRECTORY) as (fd, resolved):
-        check_readable(LOG_DIR, resolved)
-        return os.dup(fd)
-
-
 def _listing_error(exc: OSError) -> APIError:
     if isinstance(exc, SecretPathError | PathEscapesError):
         return APIError(403 if isinstance(exc, SecretPathError) else 400, str(exc))
@@ -74,7 +64,7 @@ def _external_dir(alloc: Allocation, task: str) -> int:
     if task not in alloc.tasks:
         raise APIError(400, f"unknown task name {quote(task)}")
     try:
-        dir_fd = _open_log_dir(alloc)
+        dir_fd = open_log_dir(alloc)
     except FileNotFoundError:
         raise not_started from None
     except OSError as exc:
@@ -113,7 +103,7 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
     else:
         finished = _check_task(agent, alloc, task)
         try:
-            dir_fd = _open_log_dir(alloc)
+            dir_fd = open_log_dir(alloc)
         except OSError as exc:
             raise _listing_error(exc) from None
 

@@ -11,18 +11,9 @@ replacement and deletion into exactly one event frame each.
 
 from __future__ import annotations
 
-import os
-
 from starlette.requests import Request
 
-from outrider.allocs import Allocation
-from outrider.fs.allocdir import (
-    NotRegularFileError,
-    open_in_alloc,
-    open_regular,
-    os_error_text,
-    reopen_for_read,
-)
+from outrider.fs.allocdir import NotRegularFileError, os_error_text
 from outrider.http import auth
 from outrider.http.errors import APIError
 from outrider.http.routes_fs import (
@@ -37,37 +28,12 @@ from outrider.http.routes_fs import (
     require_path,
     status_for,
 )
-from outrider.stream import FileFollower, StreamResponse, StreamService, TailReader, json_string
+from outrider.stream import FileFollower, StreamResponse, TailReader, json_string
 from outrider.stream.service import service_for
+from outrider.stream.tail_open import open_alloc_tail
 
 # Go sniffs the first frame of the reference's response as text (spec §5.8).
 STREAM_MEDIA_TYPE = "text/plain; charset=utf-8"
-MAX_FILE_OFFSET = (1 << 63) - 1
-
-
-def open_tail(
-    service: StreamService, alloc: Allocation, user_path: str, rel: str, origin_end: bool, offset: int
-) -> TailReader:
-    """Open ``rel`` beneath the allocation for following, positioned by ``origin``/``offset`` (spec §6 item 5).
-
-    The reader also holds the resolved parent directory, so later checks of the
-    name cannot be redirected outside the allocation. Raises OSError
-    (:class:`NotRegularFileError`, ``SecretPathError``, ``FileNotFoundError``...).
-    """
-    with open_regular(alloc, user_path, rel) as (path_fd, st, resolved):
-        parent_rel, _, name = resolved.rpartition("/")
-        with open_in_alloc(alloc, parent_rel, os.O_PATH | os.O_DIRECTORY) as (dir_fd, _):
-            parent_fd = os.dup(dir_fd)
-        try:
-            fd = reopen_for_read(path_fd)
-        except BaseException:
-            os.close(parent_fd)
-            raise
-    start = max(st.st_size - offset, 0) if origin_end else offset
-    # The kernel fails a read that would end past the largest file offset (EINVAL), and
-    # no file holds data there; starting just short of it reads nothing, as past any EOF.
-    start = min(start, MAX_FILE_OFFSET - len(service.scratch))
-    return service.reader(fd, parent_fd, name, start)
 
 
 async def fs_stream(request: Request, alloc_id: str) -> StreamResponse:
@@ -83,14 +49,14 @@ async def fs_stream(request: Request, alloc_id: str) -> StreamResponse:
         raise APIError(400, f"can't seek to offset {offset}: seek {rel or '/'}: invalid argument")
     service = service_for(agent)
     try:
-        reader = open_tail(service, alloc, path, rel, origin_end, offset)
+        reader = open_alloc_tail(service, alloc, path, rel, origin_end=origin_end, offset=offset)
     except NotRegularFileError as exc:
         raise APIError(400, exc.strerror or str(exc)) from None
     except OSError as exc:
         raise APIError(status_for(exc, missing=400), os_error_text("stat", rel, exc)) from None
 
     def reopen() -> TailReader:
-        return open_tail(service, alloc, path, rel, False, 0)
+        return open_alloc_tail(service, alloc, path, rel, origin_end=False, offset=0)
 
     follower = FileFollower(
         reader, file_json=json_string(path), follow=follow, service=service, reopen=reopen

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import errno
 import os
-import stat as stat_mod
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -40,6 +38,7 @@ from outrider.stream.follower import FileFollower
 from outrider.stream.framer import json_string
 from outrider.stream.log_start import find_closest, start_point
 from outrider.stream.tail import TailReader
+from outrider.stream.tail_open import open_tail
 
 if TYPE_CHECKING:
     from outrider.stream.service import StreamService
@@ -48,10 +47,6 @@ if TYPE_CHECKING:
 # Files started within one produce() call at most; a long run of empty files continues
 # on the next call, so one stream never holds the event loop for long.
 _STEPS_PER_CALL = 64
-
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
-# The name became a symlink (O_NOFOLLOW) or a socket since the listing: not a log file now.
-_NOT_A_FILE = frozenset({errno.ELOOP, errno.ENXIO})
 
 
 class LogNotFoundError(LookupError):
@@ -263,24 +258,10 @@ class LogsSource:
 
     def _open(self, file: LogFile, offset: int) -> TailReader | None:
         """A reader of ``file`` at ``offset``, or None when the name no longer holds a regular file."""
-        rel = file.rel
         try:
-            fd = os.open(file.name, _OPEN_FLAGS, dir_fd=self._dir_fd)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
+            return open_tail(self._service, self._dir_fd, file.name, offset)
         except OSError as exc:
-            if exc.errno in _NOT_A_FILE:
-                return None
-            raise self._stream_error(rel, exc) from exc
-        try:
-            if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
-                os.close(fd)
-                return None
-            parent_fd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self._dir_fd)
-        except OSError as exc:
-            os.close(fd)
-            raise self._stream_error(rel, exc) from exc
-        return self._service.reader(fd, parent_fd, file.name, offset)
+            raise self._stream_error(file.rel, exc) from exc
 
     @staticmethod
     def _stream_error(rel: str, exc: OSError, op: str = "open") -> LogStreamError:
