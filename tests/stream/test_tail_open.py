@@ -26,15 +26,6 @@ def service() -> StreamService:
 
 
 @pytest.fixture
-def dir_fd(tmp_path: Path) -> Iterator[int]:
-    fd = os.open(tmp_path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        yield fd
-    finally:
-        os.close(fd)
-
-
-@pytest.fixture
 def alloc(tmp_path: Path) -> Iterator[Allocation]:
     root = tmp_path / ALLOC_ID
     for sub in ("alloc/logs", "web/local", "web/secrets"):
@@ -66,30 +57,30 @@ def opened(
 
 
 def test_reads_from_the_offset_counted_from_either_end(
-    service: StreamService, tmp_path: Path, dir_fd: int
+    service: StreamService, tmp_path: Path, tmp_dir_fd: int
 ) -> None:
     (tmp_path / "f").write_bytes(b"abcdef")
-    assert read_all(opened(service, dir_fd, "f")) == b"abcdef"
-    assert read_all(opened(service, dir_fd, "f", 2)) == b"cdef"
-    assert read_all(opened(service, dir_fd, "f", 2, from_end=True)) == b"ef"
-    assert read_all(opened(service, dir_fd, "f", 0, from_end=True)) == b""
-    assert read_all(opened(service, dir_fd, "f", 100, from_end=True)) == b"abcdef"
-    with opened(service, dir_fd, "f", 100) as past_the_end:
+    assert read_all(opened(service, tmp_dir_fd, "f")) == b"abcdef"
+    assert read_all(opened(service, tmp_dir_fd, "f", 2)) == b"cdef"
+    assert read_all(opened(service, tmp_dir_fd, "f", 2, from_end=True)) == b"ef"
+    assert read_all(opened(service, tmp_dir_fd, "f", 0, from_end=True)) == b""
+    assert read_all(opened(service, tmp_dir_fd, "f", 100, from_end=True)) == b"abcdef"
+    with opened(service, tmp_dir_fd, "f", 100) as past_the_end:
         assert past_the_end.offset == 100
         assert bytes(past_the_end.read()) == b""
     assert len(service.descriptors) == 0
 
 
 def test_an_offset_near_the_largest_file_offset_is_clamped(
-    service: StreamService, tmp_path: Path, dir_fd: int
+    service: StreamService, tmp_path: Path, tmp_dir_fd: int
 ) -> None:
     (tmp_path / "f").write_bytes(b"abc")
-    with opened(service, dir_fd, "f", MAX_FILE_OFFSET) as reader:
+    with opened(service, tmp_dir_fd, "f", MAX_FILE_OFFSET) as reader:
         assert reader.offset == MAX_FILE_OFFSET - len(service.scratch)
         assert bytes(reader.read()) == b""
 
 
-def test_no_regular_file_at_the_name_is_none(service: StreamService, tmp_path: Path, dir_fd: int) -> None:
+def test_no_regular_file_at_the_name_is_none(service: StreamService, tmp_path: Path, tmp_dir_fd: int) -> None:
     (tmp_path / "file").write_bytes(b"x")
     (tmp_path / "other").write_bytes(b"y")
     (tmp_path / "dir").mkdir()
@@ -99,28 +90,28 @@ def test_no_regular_file_at_the_name_is_none(service: StreamService, tmp_path: P
     try:
         server.bind(str(tmp_path / "sock"))
         for name in ("missing", "dir", "link", "fifo", "sock", "file/below"):
-            assert open_tail(service, dir_fd, name, 0) is None, name
+            assert open_tail(service, tmp_dir_fd, name, 0) is None, name
     finally:
         server.close()
     # Another file than the one the caller checked counts as none.
-    assert open_tail(service, dir_fd, "file", 0, checked=os.stat(tmp_path / "other")) is None
-    assert read_all(opened(service, dir_fd, "file", checked=os.stat(tmp_path / "file"))) == b"x"
+    assert open_tail(service, tmp_dir_fd, "file", 0, checked=os.stat(tmp_path / "other")) is None
+    assert read_all(opened(service, tmp_dir_fd, "file", checked=os.stat(tmp_path / "file"))) == b"x"
     assert len(service.descriptors) == 0
 
 
-def test_other_failures_raise(service: StreamService, dir_fd: int) -> None:
+def test_other_failures_raise(service: StreamService, tmp_dir_fd: int) -> None:
     with pytest.raises(OSError) as caught:
-        open_tail(service, dir_fd, "n" * 300, 0)
+        open_tail(service, tmp_dir_fd, "n" * 300, 0)
     assert caught.value.errno == errno.ENAMETOOLONG
     assert len(service.descriptors) == 0
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root bypasses file permissions")
-def test_an_unreadable_file_raises(service: StreamService, tmp_path: Path, dir_fd: int) -> None:
+def test_an_unreadable_file_raises(service: StreamService, tmp_path: Path, tmp_dir_fd: int) -> None:
     (tmp_path / "locked").write_bytes(b"x")
     os.chmod(tmp_path / "locked", 0)
     with pytest.raises(PermissionError):
-        open_tail(service, dir_fd, "locked", 0)
+        open_tail(service, tmp_dir_fd, "locked", 0)
     assert len(service.descriptors) == 0
 
 
@@ -146,10 +137,10 @@ def test_the_reader_keeps_looking_in_the_directory_it_was_opened_in(
 
 
 def test_followers_of_one_file_share_its_descriptors(
-    service: StreamService, tmp_path: Path, dir_fd: int
+    service: StreamService, tmp_path: Path, tmp_dir_fd: int
 ) -> None:
     (tmp_path / "f").write_bytes(b"abc")
-    readers = [opened(service, dir_fd, "f") for _ in range(5)]
+    readers = [opened(service, tmp_dir_fd, "f") for _ in range(5)]
     assert len(service.descriptors) == 2  # the file and its directory
     for reader in readers:
         reader.close()
