@@ -171,6 +171,16 @@ def alloc(agent: AgentProcess) -> AllocFixture:
 
 
 @pytest.fixture
+def tmp_dir_fd(tmp_path: Path) -> Iterator[int]:
+    """A readable descriptor of ``tmp_path``, closed after the test."""
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
 def no_fd_leak() -> Iterator[None]:
     """Fail an in-process test that leaves file descriptors open."""
     before = set(os.listdir("/proc/self/fd"))

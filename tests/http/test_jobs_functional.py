@@ -17,13 +17,13 @@ import pytest
 import requests
 
 from outrider.runner.handle import start_ticks
-from outrider.runner.logmon import log_indexes
 from tests.conftest import AgentProcess, start_agent
 from tests.runner import jobspecs as J
 from tests.runner.support import (
     adopt_orphans,
     kill_leftovers,
     live_processes,
+    log_indexes,
     reap_adopted,
     statuses,
     wait_for,
@@ -54,8 +54,7 @@ def wait_status(http: httpx.Client, alloc_id: str, *wanted: str, timeout: float 
 
 def log_bytes(agent: AgentProcess, alloc_id: str, task: str, kind: str = "stdout") -> bytes:
     logs = agent.alloc_dir / alloc_id / "alloc" / "logs"
-    base = f"{task}.{kind}"
-    return b"".join((logs / f"{base}.{i}").read_bytes() for i in log_indexes(os.listdir(logs), base))
+    return b"".join((logs / f"{task}.{kind}.{i}").read_bytes() for i in log_indexes(logs, task, kind))
 
 
 def purge(http: httpx.Client, job_id: str) -> None:
@@ -304,7 +303,7 @@ def test_fast_output_with_tiny_rotation_is_exact(agent: AgentProcess, http: http
     got = log_bytes(agent, stub["ID"], "t")
     assert hashlib.sha256(got).hexdigest() == hashlib.sha256(expected).hexdigest()
     logs_dir = agent.alloc_dir / stub["ID"] / "alloc" / "logs"
-    files = [logs_dir / f"t.stdout.{i}" for i in log_indexes(os.listdir(logs_dir), "t.stdout")]
+    files = [logs_dir / f"t.stdout.{i}" for i in log_indexes(logs_dir, "t", "stdout")]
     assert len(files) > 100
     assert all(len(b := f.read_bytes()) <= 64 * 1024 and b.endswith(b"\n") for f in files)
     purge(http, "fast")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import shutil
 import time
 import uuid
@@ -18,11 +17,10 @@ import nomad
 import pytest
 import requests
 
-from outrider.runner.logmon import log_indexes
 from tests.conftest import AgentProcess, AllocFixture, make_external_alloc
 from tests.http.streaming import Follower
 from tests.runner import jobspecs as J
-from tests.runner.support import wait_for
+from tests.runner.support import log_indexes, wait_for
 from tests.stream.helpers import frame_data, split_frames, split_like_web_ui
 
 pytestmark = pytest.mark.functional
@@ -77,8 +75,7 @@ def purge(http: httpx.Client, job_id: str) -> None:
 def log_files(agent: AgentProcess, alloc_id: str, task: str = "t", kind: str = "stdout") -> list[bytes]:
     """The rotated files' contents, oldest first, read straight from disk."""
     logs = agent.alloc_dir / alloc_id / "alloc" / "logs"
-    base = f"{task}.{kind}"
-    return [(logs / f"{base}.{i}").read_bytes() for i in log_indexes(os.listdir(logs), base)]
+    return [(logs / f"{task}.{kind}.{i}").read_bytes() for i in log_indexes(logs, task, kind)]
 
 
 def logs(http: httpx.Client, alloc_id: str, **params: str) -> httpx.Response:

@@ -1,4 +1,4 @@
-"""Helpers shared by the runner, jobs and GC tests: bounded waits and clean-up of task processes."""
+"""Helpers shared by the runner, jobs and GC tests: bounded waits, clean-up of task processes, log files."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from outrider.fs.logfiles import list_log_files
 from outrider.runner import cgroup
 from outrider.runner.handle import AttemptStatus
 
@@ -47,6 +48,15 @@ def place(http: httpx.Client, job: dict[str, Any], status: str) -> list[str]:
             what=f"{alloc_id} to be {status}",
         )
     return ids
+
+
+def log_indexes(log_dir: Path, task: str, log_type: str) -> list[int]:
+    """The indexes of the task's log files of one type in ``log_dir``, in order."""
+    fd = os.open(log_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        return [f.index for f in list_log_files(fd, task, log_type)]
+    finally:
+        os.close(fd)
 
 
 def statuses(data_dir: Path) -> list[AttemptStatus]:

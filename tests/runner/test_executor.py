@@ -16,9 +16,8 @@ import pytest
 
 from outrider.runner import cgroup
 from outrider.runner.handle import SPEC_FILE, AttemptStatus, start_ticks, write_json_atomic
-from outrider.runner.logmon import log_indexes
 from outrider.runner.spec import LaunchSpec, LogConfig
-from tests.runner.support import wait_for
+from tests.runner.support import log_indexes, wait_for
 
 TIMEOUT = 30
 
@@ -59,9 +58,8 @@ class Run:
         return AttemptStatus.load(str(self.state_dir))
 
     def output(self, kind: str = "stdout") -> bytes:
-        base = f"web.{kind}"
         return b"".join(
-            (self.log_dir / f"{base}.{i}").read_bytes() for i in log_indexes(os.listdir(self.log_dir), base)
+            (self.log_dir / f"web.{kind}.{i}").read_bytes() for i in log_indexes(self.log_dir, "web", kind)
         )
 
 
@@ -114,7 +112,7 @@ def test_purge_keeps_max_files(run: Run) -> None:
         logs=LogConfig(3, 8 * 1024, False),
     )
     run.run(spec)
-    indexes = log_indexes(os.listdir(run.log_dir), "web.stdout")
+    indexes = log_indexes(run.log_dir, "web", "stdout")
     assert len(indexes) == 3
     expected = "".join(f"{i:06d}\n" for i in range(20000)).encode()
     assert expected.endswith(run.output())

@@ -10,15 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outrider.runner.logmon import SCAN_LIMIT, RotatingLog, log_indexes
+from outrider.runner.logmon import SCAN_LIMIT, RotatingLog
+from tests.runner.support import log_indexes
 
 pytestmark = pytest.mark.usefixtures("no_fd_leak")
 
-BASE = "web.stdout"
+TASK, TYPE = "web", "stdout"
+BASE = f"{TASK}.{TYPE}"
 
 
-def files(log_dir: Path, base: str = BASE) -> list[Path]:
-    return [log_dir / f"{base}.{i}" for i in log_indexes(os.listdir(log_dir), base)]
+def files(log_dir: Path) -> list[Path]:
+    return [log_dir / f"{BASE}.{i}" for i in log_indexes(log_dir, TASK, TYPE)]
 
 
 def joined(log_dir: Path) -> bytes:
@@ -47,7 +49,7 @@ chunk = st.one_of(
 def test_every_byte_lands_once_in_order(chunks: list[bytes], max_size: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         log_dir = Path(tmp)
-        log = RotatingLog(tmp, BASE, 100_000, max_size)
+        log = RotatingLog(tmp, TASK, TYPE, 100_000, max_size)
         for data in chunks:
             log.write(data)
         log.close()
@@ -56,7 +58,7 @@ def test_every_byte_lands_once_in_order(chunks: list[bytes], max_size: int) -> N
         sizes = [p.stat().st_size for p in paths]
         assert max(sizes) <= max_size
         assert all(sizes[:-1]), "only the newest file may be empty"
-        assert log_indexes(os.listdir(log_dir), BASE) == list(range(len(paths)))
+        assert log_indexes(log_dir, TASK, TYPE) == list(range(len(paths)))
 
 
 @settings(max_examples=40, deadline=None)
@@ -68,7 +70,7 @@ def test_files_end_at_line_breaks(lines: list[int], cuts: list[int]) -> None:
     """Written in whole lines of at most 151 bytes, every full file ends with a line break."""
     encoded = [b"%d" % n + b"-" * n + b"\n" for n in lines]
     with tempfile.TemporaryDirectory() as tmp:
-        log = RotatingLog(tmp, BASE, 100_000, 40_000)
+        log = RotatingLog(tmp, TASK, TYPE, 100_000, 40_000)
         pos = 0
         for cut in cuts * (len(encoded) // len(cuts) + 1):
             if pos >= len(encoded):
@@ -88,7 +90,7 @@ def test_files_end_at_line_breaks(lines: list[int], cuts: list[int]) -> None:
 @pytest.mark.parametrize("max_size", [1, 7, 100])
 def test_tiny_files(log_dir: Path, max_size: int) -> None:
     data = b"ab\ncdefgh\n" * 40 + b"no line break at the end"
-    log = RotatingLog(str(log_dir), BASE, 100_000, max_size)
+    log = RotatingLog(str(log_dir), TASK, TYPE, 100_000, max_size)
     for i in range(0, len(data), 37):
         log.write(data[i : i + 37])
     log.close()
@@ -97,7 +99,7 @@ def test_tiny_files(log_dir: Path, max_size: int) -> None:
 
 
 def test_long_line_is_split_at_the_limit(log_dir: Path) -> None:
-    log = RotatingLog(str(log_dir), BASE, 10, 64 * 1024)
+    log = RotatingLog(str(log_dir), TASK, TYPE, 10, 64 * 1024)
     log.write(b"head\n" + b"x" * 200_000 + b"\n")
     log.close()
     sizes = [p.stat().st_size for p in files(log_dir)]
@@ -106,7 +108,7 @@ def test_long_line_is_split_at_the_limit(log_dir: Path) -> None:
 
 def test_big_chunk_without_line_break_into_empty_files(log_dir: Path) -> None:
     # Nomad's rule (rotate when the rest fits the next file) loops forever here; an empty file takes the bytes.
-    log = RotatingLog(str(log_dir), BASE, 10, 64 * 1024)
+    log = RotatingLog(str(log_dir), TASK, TYPE, 10, 64 * 1024)
     log.write(b"y" * 40_000)
     log.write(b"z" * 40_000)
     log.close()
@@ -114,7 +116,7 @@ def test_big_chunk_without_line_break_into_empty_files(log_dir: Path) -> None:
 
 
 def test_at_most_max_files_after_every_write(log_dir: Path) -> None:
-    log = RotatingLog(str(log_dir), BASE, 3, 1000)
+    log = RotatingLog(str(log_dir), TASK, TYPE, 3, 1000)
     everything = b""
     for i in range(200):
         data = b"%05d " % i + b"." * (i % 90) + b"\n"
@@ -124,7 +126,7 @@ def test_at_most_max_files_after_every_write(log_dir: Path) -> None:
     log.close()
     paths = files(log_dir)
     assert len(paths) == 3
-    indexes = log_indexes(os.listdir(log_dir), BASE)
+    indexes = log_indexes(log_dir, TASK, TYPE)
     assert indexes == list(range(indexes[0], indexes[0] + 3))
     assert everything.endswith(b"".join(p.read_bytes() for p in paths))
 
@@ -132,12 +134,12 @@ def test_at_most_max_files_after_every_write(log_dir: Path) -> None:
 def test_restart_appends_to_the_newest_file_unless_full(log_dir: Path) -> None:
     (log_dir / f"{BASE}.0").write_bytes(b"a" * 100)
     (log_dir / f"{BASE}.1").write_bytes(b"b" * 10)
-    log = RotatingLog(str(log_dir), BASE, 10, 100)
+    log = RotatingLog(str(log_dir), TASK, TYPE, 10, 100)
     log.write(b"c\n")
     log.close()
     assert (log_dir / f"{BASE}.1").read_bytes() == b"b" * 10 + b"c\n"
     (log_dir / f"{BASE}.1").write_bytes(b"b" * 100)
-    log = RotatingLog(str(log_dir), BASE, 10, 100)
+    log = RotatingLog(str(log_dir), TASK, TYPE, 10, 100)
     assert log.index == 2
     log.write(b"d\n")
     log.close()
@@ -152,7 +154,7 @@ def test_skips_directories_and_never_follows_links(log_dir: Path) -> None:
     (log_dir / f"{BASE}.1").mkdir()
     os.symlink(target, log_dir / f"{BASE}.2")
     (log_dir / f"{BASE}.x").write_bytes(b"not an index")
-    log = RotatingLog(str(log_dir), BASE, 10, 10)
+    log = RotatingLog(str(log_dir), TASK, TYPE, 10, 10)
     log.write(b"new\n")
     log.close()
     assert target.read_bytes() == b"keep"
@@ -167,7 +169,7 @@ def test_pump_moves_pipe_contents_exactly(log_dir: Path, splice: bool) -> None:
     r, w = os.pipe()
     os.set_blocking(r, False)
     os.set_blocking(w, False)
-    log = RotatingLog(str(log_dir), BASE, 1000, 64 * 1024)
+    log = RotatingLog(str(log_dir), TASK, TYPE, 1000, 64 * 1024)
     log._splice = splice  # both paths must produce the same files
     try:
         pending = b""
@@ -201,3 +203,18 @@ def test_pump_moves_pipe_contents_exactly(log_dir: Path, splice: bool) -> None:
         pytest.skip("this file system refuses splice into regular files")
     assert joined(log_dir) == b"".join(lines)
     assert all(p.read_bytes().endswith(b"\n") for p in files(log_dir))
+
+
+def test_names_it_would_not_write_are_left_alone(log_dir: Path) -> None:
+    """Go ``Atoi`` reads ``+1``, ``01`` and ``-1`` as indexes; the writer neither appends to nor purges them."""
+    strays = {f"{BASE}.+1": b"plus", f"{BASE}.01": b"zero-one", f"{BASE}.-1": b"minus"}
+    for name, data in strays.items():
+        (log_dir / name).write_bytes(data)
+    log = RotatingLog(str(log_dir), TASK, TYPE, 1, 10)
+    assert log.index == 0
+    log.write(b"0123456789")
+    log.write(b"abc\n")
+    log.close()
+    assert {name: (log_dir / name).read_bytes() for name in strays} == strays
+    assert not (log_dir / f"{BASE}.0").exists()
+    assert (log_dir / f"{BASE}.1").read_bytes() == b"abc\n"

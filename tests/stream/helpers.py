@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import errno
 import json
 import os
 from collections.abc import Callable
@@ -11,13 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from outrider.stream import FileFollower, StreamService, TailReader, json_string
+from outrider.stream.tail_open import open_tail
 
 
 def open_reader(service: StreamService, path: Path, offset: int = 0) -> TailReader:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    # As the endpoints open files: followers of one file share its descriptors.
     parent = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
-    # Through the service, as the endpoints do: followers of one file share its descriptors.
-    return service.reader(fd, parent, path.name, offset)
+    try:
+        reader = open_tail(service, parent, path.name, offset)
+    finally:
+        os.close(parent)
+    if reader is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+    return reader
 
 
 def make_follower(

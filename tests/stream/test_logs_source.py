@@ -404,7 +404,7 @@ def test_rotation_by_the_real_writer_loses_and_repeats_nothing(
 
     async def main() -> None:
         service = await started(mode, poll_interval=0.01)
-        writer = RotatingLog(str(logs), "web.stdout", max_files, 1000)
+        writer = RotatingLog(str(logs), "web", "stdout", max_files, 1000)
         finished = asyncio.Event()
         plain = make_source(service, logs, follow=True, plain=True, finished=finished)
         framed = make_source(service, logs, follow=True, finished=finished)

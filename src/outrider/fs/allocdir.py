@@ -16,10 +16,10 @@ from collections.abc import Iterator
 
 from outrider.allocs import Allocation
 from outrider.fs.errors import PathEscapesError
+from outrider.fs.logfiles import LOG_DIR
 from outrider.fs.safe_open import is_secret_path, open_beneath
 
 SHARED_ALLOC_DIR = "alloc"
-LOG_DIR = "alloc/logs"
 TASK_DIRS = ("local", "secrets", "private", "tmp")
 
 
@@ -144,6 +144,21 @@ def reopen_for_read(path_fd: int) -> int:
         # /proc is not mounted: the fd is still the checked object, and O_PATH fds
         # cannot be read, so fail clearly instead of reopening by name.
         raise OSError(errno.ENOSYS, "reading needs /proc mounted to reopen checked files") from None
+
+
+def open_log_dir(alloc: Allocation) -> int:
+    """A readable descriptor of the allocation's ``alloc/logs``, resolved beneath the allocation; the caller's.
+
+    Raises OSError; a log directory redirected into a task's secrets is refused
+    (:class:`SecretPathError`).
+    """
+    fd, resolved = open_fd_in_alloc(alloc, LOG_DIR, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        check_readable(LOG_DIR, resolved)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def check_readable(user_path: str, resolved_rel: str) -> None:

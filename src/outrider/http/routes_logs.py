@@ -17,8 +17,9 @@ from starlette.requests import Request
 from outrider.acl import authorizer as auth
 from outrider.agent import Agent
 from outrider.allocs import Allocation
-from outrider.fs.allocdir import LOG_DIR, SecretPathError, check_readable, open_in_alloc, os_error_text
+from outrider.fs.allocdir import SecretPathError, open_log_dir, os_error_text
 from outrider.fs.errors import PathEscapesError
+from outrider.fs.logfiles import LOG_DIR, LOG_TYPES, has_log_files
 from outrider.gostrconv import quote
 from outrider.http.errors import APIError
 from outrider.http.prologue import (
@@ -32,29 +33,12 @@ from outrider.http.prologue import (
 from outrider.http.subtrees import Handler
 from outrider.runner.taskstate import ZERO_TIME
 from outrider.stream import StreamResponse
-from outrider.stream.logs import (
-    LOG_TYPES,
-    LogNotFoundError,
-    LogsSource,
-    LogStreamError,
-    log_files,
-    scan_dir,
-)
+from outrider.stream.logs import LogNotFoundError, LogsSource, LogStreamError
 
 # Set before streaming starts, without a charset (spec §5.8). Plain logs are untrusted
 # text: exactly text/plain, so no browser renders them (TestHTTP_FS_Logs_XSS).
 PLAIN_MEDIA_TYPE = "text/plain"
 FRAMES_MEDIA_TYPE = "application/json"
-
-
-def _open_log_dir(alloc: Allocation) -> int:
-    """A readable descriptor of the allocation's ``alloc/logs``, resolved beneath the allocation.
-
-    Raises OSError; a log directory redirected into a task's secrets is refused.
-    """
-    with open_in_alloc(alloc, LOG_DIR, os.O_RDONLY | os.O_DIRECTORY) as (fd, resolved):
-        check_readable(LOG_DIR, resolved)
-        return os.dup(fd)
 
 
 def _listing_error(exc: OSError) -> APIError:
@@ -79,17 +63,17 @@ def _external_dir(alloc: Allocation, task: str) -> int:
     if task not in alloc.tasks:
         raise APIError(400, f"unknown task name {quote(task)}")
     try:
-        dir_fd = _open_log_dir(alloc)
+        dir_fd = open_log_dir(alloc)
     except FileNotFoundError:
         raise not_started from None
     except OSError as exc:
         raise _listing_error(exc) from None
     try:
-        entries = scan_dir(dir_fd)
+        started = has_log_files(dir_fd, task)
     except OSError as exc:
         os.close(dir_fd)
         raise _listing_error(exc) from None
-    if not any(log_files(entries, task, kind) for kind in LOG_TYPES):
+    if not started:
         os.close(dir_fd)
         raise not_started
     return dir_fd
@@ -118,7 +102,7 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
     else:
         finished = _check_task(agent, alloc, task)
         try:
-            dir_fd = _open_log_dir(alloc)
+            dir_fd = open_log_dir(alloc)
         except OSError as exc:
             raise _listing_error(exc) from None
 

@@ -11,17 +11,9 @@ replacement and deletion into exactly one event frame each.
 
 from __future__ import annotations
 
-import os
-
 from starlette.requests import Request
 
 from outrider.acl import authorizer as auth
-from outrider.allocs import Allocation
-from outrider.fs.allocdir import (
-    open_in_alloc,
-    open_regular,
-    reopen_for_read,
-)
 from outrider.http.errors import APIError
 from outrider.http.prologue import (
     authorize,
@@ -35,36 +27,11 @@ from outrider.http.prologue import (
     require_path,
 )
 from outrider.http.subtrees import Handler
-from outrider.stream import FileFollower, StreamResponse, StreamService, TailReader, json_string
+from outrider.stream import FileFollower, StreamResponse, TailReader, json_string
+from outrider.stream.tail_open import open_alloc_tail
 
 # Go sniffs the first frame of the reference's response as text (spec §5.8).
 STREAM_MEDIA_TYPE = "text/plain; charset=utf-8"
-MAX_FILE_OFFSET = (1 << 63) - 1
-
-
-def open_tail(
-    service: StreamService, alloc: Allocation, user_path: str, rel: str, origin_end: bool, offset: int
-) -> TailReader:
-    """Open ``rel`` beneath the allocation for following, positioned by ``origin``/``offset`` (spec §6 item 5).
-
-    The reader also holds the resolved parent directory, so later checks of the
-    name cannot be redirected outside the allocation. Raises OSError
-    (:class:`NotRegularFileError`, ``SecretPathError``, ``FileNotFoundError``...).
-    """
-    with open_regular(alloc, user_path, rel) as (path_fd, st, resolved):
-        parent_rel, _, name = resolved.rpartition("/")
-        with open_in_alloc(alloc, parent_rel, os.O_PATH | os.O_DIRECTORY) as (dir_fd, _):
-            parent_fd = os.dup(dir_fd)
-        try:
-            fd = reopen_for_read(path_fd)
-        except BaseException:
-            os.close(parent_fd)
-            raise
-    start = max(st.st_size - offset, 0) if origin_end else offset
-    # The kernel fails a read that would end past the largest file offset (EINVAL), and
-    # no file holds data there; starting just short of it reads nothing, as past any EOF.
-    start = min(start, MAX_FILE_OFFSET - len(service.scratch))
-    return service.reader(fd, parent_fd, name, start)
 
 
 async def fs_stream(request: Request, alloc_id: str) -> StreamResponse:
@@ -80,12 +47,12 @@ async def fs_stream(request: Request, alloc_id: str) -> StreamResponse:
         raise APIError(400, f"can't seek to offset {offset}: seek {rel or '/'}: invalid argument")
     service = agent.streams
     try:
-        reader = open_tail(service, alloc, path, rel, origin_end, offset)
+        reader = open_alloc_tail(service, alloc, path, rel, origin_end=origin_end, offset=offset)
     except OSError as exc:
         raise open_error(exc, rel) from None
 
     def reopen() -> TailReader:
-        return open_tail(service, alloc, path, rel, False, 0)
+        return open_alloc_tail(service, alloc, path, rel, origin_end=False, offset=0)
 
     follower = FileFollower(
         reader,

@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from outrider.fs.logfiles import LOG_TYPES
 from outrider.runner import cgroup
 from outrider.runner.handle import SPEC_FILE, AttemptStatus, ProcessId, read_json
 from outrider.runner.logmon import RotatingLog
@@ -80,9 +81,10 @@ class Supervisor:
         outputs: list[int | None] = [subprocess.DEVNULL, subprocess.DEVNULL]
         if not spec.logs.disabled:
             try:
-                for i, kind in enumerate(("stdout", "stderr")):
-                    base = f"{spec.task}.{kind}"
-                    log = RotatingLog(spec.log_dir, base, spec.logs.max_files, spec.logs.max_file_size)
+                for i, log_type in enumerate(LOG_TYPES):
+                    log = RotatingLog(
+                        spec.log_dir, spec.task, log_type, spec.logs.max_files, spec.logs.max_file_size
+                    )
                     streams[_capture_pipe(writers)] = log
                     outputs[i] = writers[-1]
             except OSError as exc:

@@ -25,6 +25,8 @@ import errno
 import os
 import stat as stat_mod
 
+from outrider.fs.logfiles import list_log_files, log_name
+
 SCAN_LIMIT = 32 * 1024
 """Bytes before the size limit in which a file may end early, at a line break."""
 
@@ -36,35 +38,30 @@ _SPLICE_FLAGS = getattr(os, "SPLICE_F_MOVE", 0) | getattr(os, "SPLICE_F_NONBLOCK
 _NO_SPLICE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV}
 
 
-def log_indexes(names: list[str], base: str) -> list[int]:
-    """The indexes of ``<base>.<N>`` among ``names`` (``N`` a plain decimal integer)."""
-    prefix = base + "."
-    found = []
-    for name in names:
-        if name.startswith(prefix):
-            suffix = name[len(prefix) :]
-            if suffix.isascii() and suffix.isdigit():
-                found.append(int(suffix))
-    return sorted(found)
-
-
 class RotatingLog:
-    """Append a stream to ``<log_dir>/<base>.<N>`` files of at most ``max_size`` bytes, keeping ``max_files``.
+    """Append a stream to ``<log_dir>/<task>.<log_type>.<N>`` files of at most ``max_size`` bytes, keeping ``max_files``.
 
     Files are opened relative to the log directory and never through a symlink, so a
     task that plants links in ``alloc/logs`` cannot redirect the writes.
     """
 
-    def __init__(self, log_dir: str, base: str, max_files: int, max_size: int) -> None:
+    def __init__(self, log_dir: str, task: str, log_type: str, max_files: int, max_size: int) -> None:
         if max_files < 1 or max_size < 1:
             raise ValueError("max_files and max_size must be at least 1")
-        self.base = base
+        self.task = task
+        self.log_type = log_type
         self.max_files = max_files
         self.max_size = max_size
         self._dir_fd = os.open(log_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self._fd = -1
         self._splice = hasattr(os, "splice")
-        self._known = [i for i in log_indexes(os.listdir(self._dir_fd), base) if self._is_file(i)]
+        # Only the files this writer could have written itself are appended to, counted and
+        # purged: a stray name of the same index (``web.stdout.01``) is left alone.
+        self._known = [
+            f.index
+            for f in list_log_files(self._dir_fd, task, log_type)
+            if f.index >= 0 and f.name == self._name(f.index)
+        ]
         index = self._known[-1] if self._known else 0
         if not self._usable(index):
             index = self._next_usable(index + 1)
@@ -81,17 +78,13 @@ class RotatingLog:
         return self._size
 
     def _name(self, index: int) -> str:
-        return f"{self.base}.{index}"
+        return log_name(self.task, self.log_type, index)
 
     def _lstat(self, index: int) -> os.stat_result | None:
         try:
             return os.stat(self._name(index), dir_fd=self._dir_fd, follow_symlinks=False)
         except FileNotFoundError:
             return None
-
-    def _is_file(self, index: int) -> bool:
-        st = self._lstat(index)
-        return st is not None and stat_mod.S_ISREG(st.st_mode)
 
     def _usable(self, index: int) -> bool:
         """A missing file, or a regular file with room left, can take bytes."""

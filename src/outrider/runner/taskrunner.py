@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from outrider.fs.logfiles import LOG_DIR
 from outrider.runner import cgroup
 from outrider.runner import taskstate as ts
 from outrider.runner.env import AllocContext, interpolate, task_env
@@ -202,7 +203,7 @@ class TaskRunner:
             argv=argv,
             cwd=os.path.join(self.alloc_path, self.name),
             env=env,
-            log_dir=os.path.join(self.alloc_path, "alloc", "logs"),
+            log_dir=os.path.join(self.alloc_path, LOG_DIR),
             logs=self.spec.logs,
             kill_signal=signal_number(self.spec.kill_signal) or signal.SIGINT,
             kill_timeout=self.kill_timeout,

@@ -27,46 +27,26 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import errno
 import os
-import stat as stat_mod
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from outrider.fs.allocdir import LOG_DIR, os_error_text
-from outrider.gostrconv import GoNumError, parse_atoi, quote
+from outrider.fs.allocdir import os_error_text
+from outrider.fs.logfiles import LOG_DIR, LogFile, list_log_files
+from outrider.gostrconv import quote
 from outrider.stream.follower import FileFollower
 from outrider.stream.framer import json_string
+from outrider.stream.log_start import find_closest, start_point
 from outrider.stream.tail import TailReader
+from outrider.stream.tail_open import open_tail
 
 if TYPE_CHECKING:
     from outrider.stream.service import StreamService
     from outrider.stream.watcher import Watch
 
-LOG_TYPES = ("stdout", "stderr")
-
-MAX_INDEX = 2**63 - 1
-"""The index ``origin=end`` asks for: Go's ``math.MaxInt64``, so the newest file."""
-
-_MIN_INT64 = -(2**63)
-
 # Files started within one produce() call at most; a long run of empty files continues
 # on the next call, so one stream never holds the event loop for long.
 _STEPS_PER_CALL = 64
-
-_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
-# The name became a symlink (O_NOFOLLOW) or a socket since the listing: not a log file now.
-_NOT_A_FILE = frozenset({errno.ELOOP, errno.ENXIO})
-
-
-@dataclass(frozen=True, order=True)
-class LogFile:
-    """One rotated file as listed: ordered by index, then name (``web.stdout.1`` and ``.01`` may both exist)."""
-
-    index: int
-    name: str
-    size: int = field(compare=False)
 
 
 class LogNotFoundError(LookupError):
@@ -81,99 +61,6 @@ class LogStreamError(OSError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-
-
-# -- the index set and findClosest ------------------------------------------------------------------
-
-
-def scan_dir(dir_fd: int) -> list[tuple[str, int]]:
-    """``(name, size)`` of each regular file in the directory open (readable) at ``dir_fd``.
-
-    Links are not followed: a symlink, FIFO or directory is never a log file.
-    Raises OSError when the directory cannot be read or was removed.
-    """
-    found = []
-    with os.scandir(dir_fd) as entries:
-        for entry in entries:
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue  # purged between readdir and stat
-            if stat_mod.S_ISREG(st.st_mode):
-                found.append((entry.name, st.st_size))
-    if os.fstat(dir_fd).st_nlink == 0:
-        # A removed directory lists as empty through an open descriptor; Nomad, listing by
-        # path, fails to open it (garbage collection, spec §9.3 "Task dead, no more logs").
-        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT))
-    return found
-
-
-def parse_index(suffix: str) -> int | None:
-    """The index of a file named ``<task>.<type>.<suffix>``: Go ``Atoi`` (a sign is allowed), else None."""
-    try:
-        return parse_atoi(suffix)
-    except GoNumError:
-        return None
-
-
-def log_files(entries: Sequence[tuple[str, int]], task: str, log_type: str) -> list[LogFile]:
-    """The task's files of one type among ``entries``, sorted; names without an integer index are skipped."""
-    prefix = f"{task}.{log_type}."
-    files = []
-    for name, size in entries:
-        if name.startswith(prefix):
-            index = parse_index(name[len(prefix) :])
-            if index is not None:
-                files.append(LogFile(index, name, size))
-    files.sort()
-    return files
-
-
-def find_closest(files: Sequence[LogFile], desired_index: int, desired_offset: int) -> tuple[int, int]:
-    """Nomad's ``findClosest`` (spec §9.3): the position in ``files`` and the offset to start reading at.
-
-    Starts at the first file whose index is at least ``desired_index`` (else the
-    last file) and walks ``desired_offset`` bytes forward (positive) or backward
-    (negative) across the listed sizes, clamping at the ends. An offset of 0
-    means the start of that file. Raises ValueError when ``files`` is empty.
-    """
-    if not files:
-        raise ValueError("no log files to choose from")
-    last = len(files) - 1
-    pos = min(bisect.bisect_left(files, desired_index, key=lambda f: f.index), last)
-    offset = desired_offset
-    while offset != 0:
-        size = files[pos].size
-        if offset < 0:
-            if size + offset >= 0:
-                offset += size
-                break
-            if pos == 0:
-                offset = 0
-                break
-            offset += size
-            pos -= 1
-        else:
-            if offset <= size:
-                break
-            if pos == last:
-                offset = size
-                break
-            offset -= size
-            pos += 1
-    return pos, offset
-
-
-def start_point(origin_end: bool, offset: int) -> tuple[int, int]:
-    """``(desired_index, desired_offset)`` for a request's ``origin`` and ``offset`` (spec §9.3).
-
-    ``origin=start`` counts forward from index 0; ``origin=end`` counts backward
-    from the newest file, so ``origin=end&offset=0`` is the whole newest file.
-    Negation wraps like Go's int64 (``-MinInt64`` is ``MinInt64``).
-    """
-    if not origin_end:
-        return 0, offset
-    return MAX_INDEX, offset if offset == _MIN_INT64 else -offset
 
 
 # -- the source -----------------------------------------------------------------------------------
@@ -332,7 +219,7 @@ class LogsSource:
             try:
                 out = current.produce()
             except OSError as exc:
-                rel = f"{LOG_DIR}/{self._current_file.name}" if self._current_file else LOG_DIR
+                rel = self._current_file.rel if self._current_file else LOG_DIR
                 raise self._stream_error(rel, exc, "read") from exc
             if out:
                 return out
@@ -371,24 +258,10 @@ class LogsSource:
 
     def _open(self, file: LogFile, offset: int) -> TailReader | None:
         """A reader of ``file`` at ``offset``, or None when the name no longer holds a regular file."""
-        rel = f"{LOG_DIR}/{file.name}"
         try:
-            fd = os.open(file.name, _OPEN_FLAGS, dir_fd=self._dir_fd)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
+            return open_tail(self._service, self._dir_fd, file.name, offset)
         except OSError as exc:
-            if exc.errno in _NOT_A_FILE:
-                return None
-            raise self._stream_error(rel, exc) from exc
-        try:
-            if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
-                os.close(fd)
-                return None
-            parent_fd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self._dir_fd)
-        except OSError as exc:
-            os.close(fd)
-            raise self._stream_error(rel, exc) from exc
-        return self._service.reader(fd, parent_fd, file.name, offset)
+            raise self._stream_error(file.rel, exc) from exc
 
     @staticmethod
     def _stream_error(rel: str, exc: OSError, op: str = "open") -> LogStreamError:
@@ -404,7 +277,7 @@ class LogsSource:
 
         follower = FileFollower(
             reader,
-            file_json=None if self._plain else json_string(f"{LOG_DIR}/{file.name}"),
+            file_json=None if self._plain else json_string(file.rel),
             follow=follows,
             service=self._service,
             reopen=reopen if follows else None,
@@ -424,12 +297,11 @@ class LogsSource:
         """The task's files of this type; the previous listing while the directory did not change."""
         if fresh or self._listing_stale or self._files is None:
             try:
-                entries = scan_dir(self._dir_fd)
+                self._files = list_log_files(self._dir_fd, self._task, self._type)
             except OSError as exc:
                 raise LogStreamError(
                     f"failed to list entries: {os_error_text('open', LOG_DIR, exc)}"
                 ) from exc
-            self._files = log_files(entries, self._task, self._type)
             self._listing_stale = False
         return self._files
 

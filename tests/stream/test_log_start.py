@@ -1,23 +1,15 @@
-"""Choosing log files: the index set, Nomad's ``findClosest`` table and the start point (spec §9.3)."""
+"""Where a logs request starts: Nomad's ``findClosest`` table (``client/fs_endpoint_test.go``) and the start point."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import stat
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outrider.stream.logs import (
-    MAX_INDEX,
-    LogFile,
-    find_closest,
-    log_files,
-    parse_index,
-    scan_dir,
-    start_point,
-)
+from outrider.fs.logfiles import LogFile, log_files
+from outrider.stream.log_start import MAX_INDEX, find_closest, start_point
 
 MAX_INT64 = 2**63 - 1
 
@@ -25,8 +17,13 @@ MAX_INT64 = 2**63 - 1
 ENTRIES = [(f"foo.stdout.{i}", 100) for i in range(4)] + [(f"foo.stderr.{i}", 100) for i in range(3)]
 
 
+def listed(entries: list[tuple[str, int]], log_type: str) -> list[LogFile]:
+    """The task ``foo``'s files of ``log_type`` among regular files named with their sizes."""
+    return log_files([(name, stat.S_IFREG | 0o644, size, 0) for name, size in entries], "foo", log_type)
+
+
 def closest(entries: list[tuple[str, int]], log_type: str, idx: int, offset: int) -> tuple[str, int, int]:
-    files = log_files(entries, "foo", log_type)
+    files = listed(entries, log_type)
     pos, start = find_closest(files, idx, offset)
     return files[pos].name, files[pos].index, start
 
@@ -60,7 +57,7 @@ def test_reference_find_closest_table(
 @pytest.mark.parametrize(("entries", "log_type"), [([], "stdout"), (ENTRIES[:3], "stderr")])
 def test_no_files_is_an_error(entries: list[tuple[str, int]], log_type: str) -> None:
     with pytest.raises(ValueError):
-        find_closest(log_files(entries, "foo", log_type), 0, 0)
+        find_closest(listed(entries, log_type), 0, 0)
 
 
 def test_walks_across_several_files_both_ways() -> None:
@@ -86,38 +83,6 @@ def test_start_points() -> None:
     assert start_point(True, 0) == (MAX_INDEX, 0)
     assert start_point(True, -5) == (MAX_INDEX, 5)
     assert start_point(True, -(2**63)) == (MAX_INDEX, -(2**63))  # Go's int64 negation wraps
-
-
-def test_index_parsing_is_go_atoi_and_strays_are_skipped() -> None:
-    assert [parse_index(s) for s in ("0", "12", "+3", "-1", "007")] == [0, 12, 3, -1, 7]
-    assert [parse_index(s) for s in ("", "gz", "1.gz", "old", " 1", "1_0", "0x1", "9" * 30)] == [None] * 8
-    entries = [
-        ("web.stdout.1", 5),
-        ("web.stdout.gz", 9),
-        ("web.stdout.old", 9),
-        ("web.stdout.0", 3),
-        ("web.stdout.stdout.0", 9),  # a task named "web.stdout"
-        ("web.stderr.0", 9),
-        ("api.stdout.0", 9),
-        ("web.stdout.", 9),
-    ]
-    assert log_files(entries, "web", "stdout") == [
-        LogFile(0, "web.stdout.0", 3),
-        LogFile(1, "web.stdout.1", 5),
-    ]
-
-
-def test_scan_dir_lists_regular_files_only(tmp_path: Path) -> None:
-    (tmp_path / "web.stdout.0").write_bytes(b"abc")
-    (tmp_path / "web.stdout.1").mkdir()
-    os.symlink("web.stdout.0", tmp_path / "web.stdout.2")
-    os.mkfifo(tmp_path / "web.stdout.3")
-    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        assert scan_dir(fd) == [("web.stdout.0", 3)]
-        assert scan_dir(fd) == [("web.stdout.0", 3)]  # the shared directory offset is rewound
-    finally:
-        os.close(fd)
 
 
 @given(
