@@ -20,10 +20,10 @@ import requests
 
 from outrider.runner.logmon import log_indexes
 from tests.conftest import AgentProcess, AllocFixture, make_external_alloc
+from tests.frames import frame_data, go_client_frames, split_frames
 from tests.http.streaming import Follower
 from tests.runner import jobspecs as J
 from tests.runner.support import wait_for
-from tests.stream.helpers import frame_data, split_frames, split_like_web_ui
 
 pytestmark = pytest.mark.functional
 
@@ -85,13 +85,6 @@ def logs(http: httpx.Client, alloc_id: str, **params: str) -> httpx.Response:
     return http.get(f"/v1/client/fs/logs/{alloc_id}", params={"task": "t", "type": "stdout", **params})
 
 
-def go_frames(body: bytes) -> list[dict[str, Any]]:
-    """Frames as the Go API client keeps them (heartbeats dropped); the web UI's split must agree."""
-    frames = split_frames(body)
-    assert frames == split_like_web_ui(body)
-    return [f for f in frames if f]
-
-
 def assert_files_and_offsets(
     frames: list[dict[str, Any]], files: dict[str, bytes], first_start: int = 0
 ) -> None:
@@ -151,7 +144,7 @@ def test_framed_logs_name_every_file_with_true_offsets(
     resp = logs(http, alloc_id)
     assert resp.status_code == 200
     assert resp.headers["content-type"] == "application/json"
-    frames = go_frames(resp.content)
+    frames = go_client_frames(resp.content)
     assert sha(frame_data(frames)) == sha(expected)
     on_disk = {f"alloc/logs/t.stdout.{i}": data for i, data in enumerate(log_files(agent, alloc_id))}
     assert_files_and_offsets(frames, on_disk)
@@ -188,7 +181,7 @@ def test_offsets_span_files_like_the_reference(
     }[(origin, offset)]
     resp = logs(http, alloc_id, origin=origin, offset=str(offset), plain=str(plain).lower())
     assert resp.status_code == 200
-    got = resp.content if plain else frame_data(go_frames(resp.content))
+    got = resp.content if plain else frame_data(go_client_frames(resp.content))
     assert sha(got) == sha(want)
 
 
@@ -197,7 +190,7 @@ def test_following_a_dead_task_ends_once_drained(http: httpx.Client, seq: tuple[
     for plain in ("true", "false"):
         resp = logs(http, alloc_id, follow="true", plain=plain, origin="end", offset=str(2 * FILE_SIZE + 5))
         assert resp.status_code == 200
-        got = resp.content if plain == "true" else frame_data(go_frames(resp.content))
+        got = resp.content if plain == "true" else frame_data(go_client_frames(resp.content))
         assert got == expected[-(2 * FILE_SIZE + 5) :]
 
 
@@ -222,7 +215,7 @@ def test_python_nomad_stream_logs(agent: AgentProcess, seq: tuple[str, bytes]) -
         text = n.client.stream_logs.stream(alloc_id, "t", "stdout", plain=True)
         assert sha(text.encode()) == sha(expected)
         framed = n.client.stream_logs.stream(alloc_id, "t", "stdout", origin="end", offset=100)
-        assert frame_data(go_frames(framed.encode())) == expected[-100:]
+        assert frame_data(go_client_frames(framed.encode())) == expected[-100:]
         with pytest.raises(nomad.api.exceptions.BaseNomadException):
             n.client.stream_logs.stream(alloc_id, "nope", "stdout")
 
@@ -258,7 +251,7 @@ def test_followers_from_the_start_get_every_byte_once_and_end_with_the_task(
         plain, framed = (f.result(30.0) for f in followers)
         expected = numbered(0, lines)
         assert sha(plain) == sha(expected)
-        frames = go_frames(framed)
+        frames = go_client_frames(framed)
         assert sha(frame_data(frames)) == sha(expected)
         assert not any("FileEvent" in f for f in frames)
         files = log_files(agent, alloc_id)
@@ -386,9 +379,11 @@ def test_external_follow_stays_open_and_picks_up_new_files(
         assert next(chunks) == b"{}"
         external.write("alloc/logs/web.stdout.1", b"second\n")
         body = next(chunks)
-        while not frame_data(go_frames(body)):
+        while not frame_data(go_client_frames(body)):
             body += next(chunks)
-        assert go_frames(body) == [{"Data": "c2Vjb25kCg==", "File": "alloc/logs/web.stdout.1", "Offset": 7}]
+        assert go_client_frames(body) == [
+            {"Data": "c2Vjb25kCg==", "File": "alloc/logs/web.stdout.1", "Offset": 7}
+        ]
 
 
 def test_an_error_after_the_first_byte_is_appended_as_text(
