@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import glob
@@ -32,6 +33,18 @@ def wait_for(
         if time.monotonic() >= deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
         time.sleep(interval)
+
+
+async def until(check: Callable[[], T | None], what: str, timeout: float = 20.0, interval: float = 0.01) -> T:
+    """:func:`wait_for` on an event loop: poll ``check`` without blocking the loop."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
 
 
 def statuses(data_dir: Path) -> list[AttemptStatus]:

@@ -16,7 +16,7 @@ from outrider.jobs import JobManager
 from outrider.runner import RunnerError, TaskNotRunning
 from outrider.runner.errors import InvalidSignal
 from tests.runner import jobspecs as J
-from tests.runner.support import kill_leftovers, live_processes, statuses, wait_for
+from tests.runner.support import kill_leftovers, live_processes, statuses, until, wait_for
 
 T = TypeVar("T")
 TIMEOUT = 30.0
@@ -54,14 +54,6 @@ def run(data_dir: Path, body: Callable[[Agent], Awaitable[T]], **config: Any) ->
 def place(agent: Agent, job: dict[str, Any]) -> list[str]:
     JobManager(agent).register(job, None)
     return [a.id for a in JobManager(agent).allocs_of("default", job["ID"])]
-
-
-async def until(check: Callable[[], Any], what: str) -> Any:
-    while True:
-        got = check()
-        if got:
-            return got
-        await asyncio.sleep(0.01)
 
 
 def types(agent: Agent, alloc_id: str, task: str) -> list[str]:
