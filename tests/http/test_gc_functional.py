@@ -13,6 +13,7 @@ import pytest
 from outrider.runner import cgroup
 from outrider.runner.handle import alloc_state_dir
 from tests.conftest import AgentProcess, make_external_alloc, start_agent
+from tests.http.conftest import allocs, register, wait_status
 from tests.runner import jobspecs as J
 from tests.runner.support import kill_leftovers, live_processes, wait_for
 
@@ -22,13 +23,10 @@ NOT_ELIGIBLE = "No such allocation on client, or allocation not eligible for GC"
 
 
 def place(http: httpx.Client, job: dict[str, Any], status: str) -> list[str]:
-    assert http.post("/v1/jobs", json={"Job": job}).status_code == 200
-    ids = [a["ID"] for a in http.get(f"/v1/job/{job['ID']}/allocations").json()]
+    register(http, job)
+    ids = [a["ID"] for a in allocs(http, job["ID"])]
     for alloc_id in ids:
-        wait_for(
-            lambda i=alloc_id: http.get(f"/v1/allocation/{i}").json()["ClientStatus"] == status,
-            what=f"{alloc_id} to be {status}",
-        )
+        wait_status(http, alloc_id, status)
     return ids
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import shutil
 import time
 import uuid
@@ -18,9 +17,9 @@ import nomad
 import pytest
 import requests
 
-from outrider.runner.logmon import log_indexes
 from tests.conftest import AgentProcess, AllocFixture, make_external_alloc
 from tests.frames import frame_data, go_client_frames, split_frames
+from tests.http.conftest import allocs, log_files, purge, register, wait_status
 from tests.http.streaming import Follower
 from tests.runner import jobspecs as J
 from tests.runner.support import wait_for
@@ -56,29 +55,9 @@ def http(agent: AgentProcess) -> Iterator[httpx.Client]:
 
 def run_job(http: httpx.Client, job: dict[str, Any]) -> str:
     """Register a one-allocation job; return the allocation's ID."""
-    resp = http.post("/v1/jobs", json={"Job": job})
-    assert resp.status_code == 200, resp.text
-    (stub,) = http.get(f"/v1/job/{job['ID']}/allocations").json()
+    register(http, job)
+    (stub,) = allocs(http, job["ID"])
     return str(stub["ID"])
-
-
-def wait_status(http: httpx.Client, alloc_id: str, *wanted: str, timeout: float = 30) -> dict[str, Any]:
-    def check() -> dict[str, Any] | None:
-        got = http.get(f"/v1/allocation/{alloc_id}").json()
-        return got if got["ClientStatus"] in wanted else None
-
-    return wait_for(check, timeout, 0.05, f"allocation {alloc_id} to be {wanted}")
-
-
-def purge(http: httpx.Client, job_id: str) -> None:
-    assert http.delete(f"/v1/job/{job_id}", params={"purge": "true"}).status_code == 200
-
-
-def log_files(agent: AgentProcess, alloc_id: str, task: str = "t", kind: str = "stdout") -> list[bytes]:
-    """The rotated files' contents, oldest first, read straight from disk."""
-    logs = agent.alloc_dir / alloc_id / "alloc" / "logs"
-    base = f"{task}.{kind}"
-    return [(logs / f"{base}.{i}").read_bytes() for i in log_indexes(os.listdir(logs), base)]
 
 
 def logs(http: httpx.Client, alloc_id: str, **params: str) -> httpx.Response:
