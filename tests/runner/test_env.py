@@ -7,25 +7,12 @@ import subprocess
 
 import pytest
 
-from outrider.runner.env import DENYLIST, AllocContext, interpolate, nomad_env, task_env
+from outrider.runner.env import DENYLIST, interpolate, nomad_env, task_env
+from tests.runner.conftest import alloc_context
 
 ALLOC_ID = "5d3ae2c4-8d17-7f6c-a4b4-8a1f3e9d2c01"
 
-CTX = AllocContext(
-    alloc_id=ALLOC_ID,
-    alloc_name="web.api[2]",
-    alloc_index=2,
-    alloc_dir=f"/var/lib/outrider/alloc/{ALLOC_ID}",
-    group="api",
-    job_id="web",
-    job_name="web-name",
-    namespace="prod",
-    region="eu",
-    datacenter="dc2",
-    node_id="node-uuid",
-    node_name="node-a",
-    node_meta={"rack": "r7", "zone": "z1"},
-)
+CTX = alloc_context(ALLOC_ID, f"/var/lib/outrider/alloc/{ALLOC_ID}")
 
 
 def test_nomad_variables_of_a_task() -> None:

@@ -22,7 +22,6 @@ import pytest
 from outrider.allocs import Allocation, AllocRegistry
 from outrider.fs.allocdir import build_alloc_dir
 from outrider.runner import taskstate as ts
-from outrider.runner.env import AllocContext
 from outrider.runner.errors import TaskNotRunning
 from outrider.runner.handle import SPEC_FILE, AttemptStatus, read_json, task_state_dir, write_json_atomic
 from outrider.runner.restart import RestartPolicy
@@ -30,6 +29,7 @@ from outrider.runner.spec import LaunchSpec, LogConfig, TaskSpec
 from outrider.runner.store import RunnerStore
 from outrider.runner.taskrunner import TaskRunner, spawn_supervisor
 from outrider.state.db import StateDB
+from tests.runner.conftest import alloc_context
 from tests.runner.support import kill_leftovers, until, wait_for
 
 pytestmark = pytest.mark.usefixtures("no_fd_leak")
@@ -66,21 +66,7 @@ class Task:
         self.store.create(self.alloc_id, {}, {"t": ts.TaskState().to_record()})
         self.state_dir = task_state_dir(str(self.data_dir), self.alloc_id, "t")
         self.changes: list[str] = []
-        self.context = AllocContext(
-            alloc_id=self.alloc_id,
-            alloc_name="j.g[3]",
-            alloc_index=3,
-            alloc_dir=self.alloc_path,
-            group="g",
-            job_id="j",
-            job_name="j",
-            namespace="default",
-            region="global",
-            datacenter="dc1",
-            node_id="node-1",
-            node_name="n1",
-            node_meta={"rack": "r1"},
-        )
+        self.context = alloc_context(self.alloc_id, self.alloc_path)
 
     def runner(
         self, spec: TaskSpec, job_type: str = "batch", max_kill_timeout: int | None = None
@@ -208,7 +194,7 @@ def test_a_batch_task_runs_once_and_every_step_is_stored(task: Task) -> None:
 
     run(body)
     # ``${...}`` in the arguments is the runner's, ``$NOMAD_TASK_NAME`` the shell's (from the env).
-    assert task.output() == b"t 3 r1\n" and task.output("stderr") == b"err\n"
+    assert task.output() == b"t 2 r7\n" and task.output("stderr") == b"err\n"
     assert task.changes[-1] == ts.DEAD and ts.RUNNING in task.changes
     written = read_json(os.path.join(task.state_dir, SPEC_FILE))
     assert written is not None
