@@ -17,8 +17,6 @@ from tests.frames import frame_data, split_frames
 T = TypeVar("T")
 Runner = Callable[[Callable[[], Awaitable[T]]], T]
 
-FD_DIR = "/proc/self/fd"
-
 LOOP_FACTORIES: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
     "asyncio": asyncio.new_event_loop,
     "uvloop": uvloop.new_event_loop,
@@ -56,11 +54,8 @@ def run(request: pytest.FixtureRequest) -> Iterator[Runner[Any]]:
 
 
 @pytest.fixture(autouse=True)
-def fds_unchanged() -> Iterator[None]:
+def fds_unchanged(no_fd_leak: None) -> None:
     """Every test must close whatever it opens (files, watches, inotify instances)."""
-    before = sorted(os.listdir(FD_DIR))
-    yield
-    assert sorted(os.listdir(FD_DIR)) == before
 
 
 @pytest.fixture
