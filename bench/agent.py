@@ -1,58 +1,16 @@
-"""Start and stop real ``outrider agent`` processes for the suite, and ask what they serve."""
+"""The agents the suite measures (started by :mod:`bench.launcher`), and what each one serves."""
 
 from __future__ import annotations
 
 import contextlib
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
+import functools
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import psutil
-
+from bench.launcher import LaunchedAgent, StartError
+from bench.launcher import start_agent as launch_agent
 from bench.workspace import PROBE_NAME, TASK, Workspace
-
-READY = re.compile(r"HTTP API at (http://[^\s]+)")
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 20.0
-
-
-class StartError(RuntimeError):
-    """A server process did not print its ready line in time."""
-
-
-def wait_ready(proc: subprocess.Popen[bytes], log: Path, pattern: re.Pattern[str], timeout: float) -> str:
-    """Poll ``log`` (the process's output file) for ``pattern``; return its first group."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = log.read_text(errors="replace") if log.exists() else ""
-        match = pattern.search(text)
-        if match:
-            return match.group(1)
-        if proc.poll() is not None:
-            raise StartError(f"exited with {proc.returncode}:\n{text[-2000:]}")
-        time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    raise StartError(f"not ready after {timeout:.0f}s:\n{log.read_text(errors='replace')[-2000:]}")
-
-
-def stop_process(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> int:
-    """SIGTERM, then SIGKILL after ``timeout``; return the exit code."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
 
 
 def http_get(url: str, timeout: float = 10.0) -> tuple[int, bytes]:
@@ -65,14 +23,11 @@ def http_get(url: str, timeout: float = 10.0) -> tuple[int, bytes]:
 
 
 @dataclass
-class AgentProcess:
-    """A running agent: its URL, process and the optional endpoints it serves."""
+class AgentProcess(LaunchedAgent):
+    """An agent under measurement: its server, its core and the optional endpoints it serves."""
 
-    server: str
-    pure: bool
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
+    server: str = "hypercorn"
+    pure: bool = False
     capabilities: dict[str, str | None] = field(default_factory=dict)
     """Capability name -> None when served, else why it is not."""
 
@@ -80,64 +35,26 @@ class AgentProcess:
     def label(self) -> str:
         return "outrider (pure twin)" if self.pure else "outrider"
 
-    @property
-    def host_port(self) -> tuple[str, int]:
-        host, port = self.url.removeprefix("http://").rsplit(":", 1)
-        return host, int(port)
-
     def fs_url(self, op: str, alloc_id: str, query: str) -> str:
         return f"{self.url}/v1/client/fs/{op}/{alloc_id}?{query}"
-
-    def rss(self) -> int:
-        return int(psutil.Process(self.proc.pid).memory_info().rss)
-
-    def cpu_seconds(self) -> float:
-        times = psutil.Process(self.proc.pid).cpu_times()
-        return float(times.user + times.system)
-
-    def open_fds(self) -> int:
-        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
-
-    def fd_limit(self) -> int:
-        """The agent's soft descriptor limit (it raises its own to the hard limit at start)."""
-        soft, _ = psutil.Process(self.proc.pid).rlimit(psutil.RLIMIT_NOFILE)
-        return int(soft)
-
-    def stop(self) -> int:
-        return stop_process(self.proc)
 
 
 def start_agent(ws: Workspace, server: str, pure: bool = False) -> AgentProcess:
     """Start an agent serving the workspace's alloc dir with ``server``; ``pure`` forces the twins."""
-    data_dir = ws.fresh_dir("agent-data")
-    log = data_dir.parent / f"{data_dir.name}.log"
-    env = {k: v for k, v in os.environ.items() if k != "OUTRIDER_PURE"}
-    if pure:
-        env["OUTRIDER_PURE"] = "1"
-    cmd = [
-        sys.executable,
-        "-m",
-        "outrider",
-        "agent",
-        "--dev",
-        "--http-port",
-        "0",
-        "--data-dir",
-        str(data_dir),
-        "--alloc-dir",
-        str(ws.alloc_dir),
-        "--server",
-        server,
-        "--log-level",
-        "warn",
-    ]
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        url = wait_ready(proc, log, READY, START_TIMEOUT)
+        agent = launch_agent(
+            ws.fresh_dir("agent-data"),
+            "--alloc-dir",
+            str(ws.alloc_dir),
+            "--server",
+            server,
+            "--log-level",
+            "warn",
+            env={"OUTRIDER_PURE": "1" if pure else None},
+            make=functools.partial(AgentProcess, server=server, pure=pure),
+        )
     except StartError as exc:
         raise StartError(f"agent ({server}) {exc}") from None
-    agent = AgentProcess(server, pure, proc, url, log)
     agent.capabilities = probe(agent, ws)
     return agent
 

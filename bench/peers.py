@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.agent import StartError, stop_process, wait_ready
+from bench.launcher import StartError, stop_process, wait_ready
 
 NGINX_CONF = """\
 {user}worker_processes 1;

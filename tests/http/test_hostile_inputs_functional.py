@@ -14,7 +14,6 @@ import os
 import re
 import socket
 import string
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,9 +25,9 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import AgentProcess, AllocFixture, make_external_alloc, start_agent
+from tests.conftest import AgentProcess, AllocFixture, make_external_alloc, running_agent
 from tests.runner import jobspecs as J
-from tests.runner.support import kill_leftovers, wait_for
+from tests.runner.support import wait_for
 
 pytestmark = pytest.mark.functional
 
@@ -147,23 +146,13 @@ def _quiet_fds(agent: AgentProcess, timeout: float = 3.0) -> int:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    agent = start_agent(tmp_path_factory.mktemp("hostile"))
-    try:
+    with running_agent(tmp_path_factory.mktemp("hostile")) as agent:
         ext = _external_tree(agent)
         with agent.client() as http:
             owned = _run_real_job(http)
             node_id = str(http.get("/v1/agent/self").json()["stats"]["client"]["node_id"])
             _warm_up(http, ext.id, owned)
         yield World(agent, ext.id, owned, node_id, _quiet_fds(agent))
-    finally:
-        agent.proc.terminate()
-        try:
-            agent.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            agent.proc.kill()
-        code = agent.stop()
-        kill_leftovers(agent.data_dir)
-        assert code == 0, "agent did not stop cleanly:\n" + "".join(agent.output)
 
 
 @pytest.fixture(autouse=True)

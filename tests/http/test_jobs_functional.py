@@ -18,6 +18,7 @@ import requests
 
 from outrider.runner.handle import start_ticks
 from tests.conftest import AgentProcess, start_agent
+from tests.http.conftest import allocs, log_bytes, purge, register, wait_status
 from tests.runner import jobspecs as J
 from tests.runner.support import (
     adopt_orphans,
@@ -30,35 +31,6 @@ from tests.runner.support import (
 )
 
 pytestmark = pytest.mark.functional
-
-
-def register(http: httpx.Client, job: dict[str, Any]) -> dict[str, Any]:
-    resp = http.post("/v1/jobs", json={"Job": job})
-    assert resp.status_code == 200, resp.text
-    return resp.json()  # type: ignore[no-any-return]
-
-
-def allocs(http: httpx.Client, job_id: str) -> list[dict[str, Any]]:
-    resp = http.get(f"/v1/job/{job_id}/allocations")
-    assert resp.status_code == 200
-    return resp.json()  # type: ignore[no-any-return]
-
-
-def wait_status(http: httpx.Client, alloc_id: str, *wanted: str, timeout: float = 20) -> dict[str, Any]:
-    def check() -> dict[str, Any] | None:
-        got = http.get(f"/v1/allocation/{alloc_id}").json()
-        return got if got["ClientStatus"] in wanted else None
-
-    return wait_for(check, timeout, 0.05, f"allocation {alloc_id} to be {wanted}")
-
-
-def log_bytes(agent: AgentProcess, alloc_id: str, task: str, kind: str = "stdout") -> bytes:
-    logs = agent.alloc_dir / alloc_id / "alloc" / "logs"
-    return b"".join((logs / f"{task}.{kind}.{i}").read_bytes() for i in log_indexes(logs, task, kind))
-
-
-def purge(http: httpx.Client, job_id: str) -> None:
-    assert http.delete(f"/v1/job/{job_id}", params={"purge": "true"}).status_code == 200
 
 
 def test_register_run_and_read_back(agent: AgentProcess, http: httpx.Client) -> None:

@@ -18,10 +18,11 @@ import pytest
 import requests
 
 from tests.conftest import AgentProcess, AllocFixture, make_external_alloc
+from tests.frames import frame_data, go_client_frames, split_frames
+from tests.http.conftest import allocs, log_files, purge, register, wait_status
 from tests.http.streaming import Follower
 from tests.runner import jobspecs as J
-from tests.runner.support import log_indexes, wait_for
-from tests.stream.helpers import frame_data, split_frames, split_like_web_ui
+from tests.runner.support import wait_for
 
 pytestmark = pytest.mark.functional
 
@@ -54,39 +55,13 @@ def http(agent: AgentProcess) -> Iterator[httpx.Client]:
 
 def run_job(http: httpx.Client, job: dict[str, Any]) -> str:
     """Register a one-allocation job; return the allocation's ID."""
-    resp = http.post("/v1/jobs", json={"Job": job})
-    assert resp.status_code == 200, resp.text
-    (stub,) = http.get(f"/v1/job/{job['ID']}/allocations").json()
+    register(http, job)
+    (stub,) = allocs(http, job["ID"])
     return str(stub["ID"])
-
-
-def wait_status(http: httpx.Client, alloc_id: str, *wanted: str, timeout: float = 30) -> dict[str, Any]:
-    def check() -> dict[str, Any] | None:
-        got = http.get(f"/v1/allocation/{alloc_id}").json()
-        return got if got["ClientStatus"] in wanted else None
-
-    return wait_for(check, timeout, 0.05, f"allocation {alloc_id} to be {wanted}")
-
-
-def purge(http: httpx.Client, job_id: str) -> None:
-    assert http.delete(f"/v1/job/{job_id}", params={"purge": "true"}).status_code == 200
-
-
-def log_files(agent: AgentProcess, alloc_id: str, task: str = "t", kind: str = "stdout") -> list[bytes]:
-    """The rotated files' contents, oldest first, read straight from disk."""
-    logs = agent.alloc_dir / alloc_id / "alloc" / "logs"
-    return [(logs / f"{task}.{kind}.{i}").read_bytes() for i in log_indexes(logs, task, kind)]
 
 
 def logs(http: httpx.Client, alloc_id: str, **params: str) -> httpx.Response:
     return http.get(f"/v1/client/fs/logs/{alloc_id}", params={"task": "t", "type": "stdout", **params})
-
-
-def go_frames(body: bytes) -> list[dict[str, Any]]:
-    """Frames as the Go API client keeps them (heartbeats dropped); the web UI's split must agree."""
-    frames = split_frames(body)
-    assert frames == split_like_web_ui(body)
-    return [f for f in frames if f]
 
 
 def assert_files_and_offsets(
@@ -148,7 +123,7 @@ def test_framed_logs_name_every_file_with_true_offsets(
     resp = logs(http, alloc_id)
     assert resp.status_code == 200
     assert resp.headers["content-type"] == "application/json"
-    frames = go_frames(resp.content)
+    frames = go_client_frames(resp.content)
     assert sha(frame_data(frames)) == sha(expected)
     on_disk = {f"alloc/logs/t.stdout.{i}": data for i, data in enumerate(log_files(agent, alloc_id))}
     assert_files_and_offsets(frames, on_disk)
@@ -185,7 +160,7 @@ def test_offsets_span_files_like_the_reference(
     }[(origin, offset)]
     resp = logs(http, alloc_id, origin=origin, offset=str(offset), plain=str(plain).lower())
     assert resp.status_code == 200
-    got = resp.content if plain else frame_data(go_frames(resp.content))
+    got = resp.content if plain else frame_data(go_client_frames(resp.content))
     assert sha(got) == sha(want)
 
 
@@ -194,7 +169,7 @@ def test_following_a_dead_task_ends_once_drained(http: httpx.Client, seq: tuple[
     for plain in ("true", "false"):
         resp = logs(http, alloc_id, follow="true", plain=plain, origin="end", offset=str(2 * FILE_SIZE + 5))
         assert resp.status_code == 200
-        got = resp.content if plain == "true" else frame_data(go_frames(resp.content))
+        got = resp.content if plain == "true" else frame_data(go_client_frames(resp.content))
         assert got == expected[-(2 * FILE_SIZE + 5) :]
 
 
@@ -219,7 +194,7 @@ def test_python_nomad_stream_logs(agent: AgentProcess, seq: tuple[str, bytes]) -
         text = n.client.stream_logs.stream(alloc_id, "t", "stdout", plain=True)
         assert sha(text.encode()) == sha(expected)
         framed = n.client.stream_logs.stream(alloc_id, "t", "stdout", origin="end", offset=100)
-        assert frame_data(go_frames(framed.encode())) == expected[-100:]
+        assert frame_data(go_client_frames(framed.encode())) == expected[-100:]
         with pytest.raises(nomad.api.exceptions.BaseNomadException):
             n.client.stream_logs.stream(alloc_id, "nope", "stdout")
 
@@ -255,7 +230,7 @@ def test_followers_from_the_start_get_every_byte_once_and_end_with_the_task(
         plain, framed = (f.result(30.0) for f in followers)
         expected = numbered(0, lines)
         assert sha(plain) == sha(expected)
-        frames = go_frames(framed)
+        frames = go_client_frames(framed)
         assert sha(frame_data(frames)) == sha(expected)
         assert not any("FileEvent" in f for f in frames)
         files = log_files(agent, alloc_id)
@@ -383,9 +358,11 @@ def test_external_follow_stays_open_and_picks_up_new_files(
         assert next(chunks) == b"{}"
         external.write("alloc/logs/web.stdout.1", b"second\n")
         body = next(chunks)
-        while not frame_data(go_frames(body)):
+        while not frame_data(go_client_frames(body)):
             body += next(chunks)
-        assert go_frames(body) == [{"Data": "c2Vjb25kCg==", "File": "alloc/logs/web.stdout.1", "Offset": 7}]
+        assert go_client_frames(body) == [
+            {"Data": "c2Vjb25kCg==", "File": "alloc/logs/web.stdout.1", "Offset": 7}
+        ]
 
 
 def test_an_error_after_the_first_byte_is_appended_as_text(

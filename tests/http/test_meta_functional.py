@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from outrider.meta import DEFAULT_META
-from tests.conftest import AgentProcess, start_agent
+from tests.conftest import AgentProcess, running_agent, start_agent
 
 pytestmark = pytest.mark.functional
 
@@ -24,11 +24,8 @@ def meta_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProces
     root = tmp_path_factory.mktemp("meta")
     config = root / "agent.json"
     config.write_text('{"client": {"meta": {"zone": "z1", "connect.log_level": "debug"}}}')
-    proc = start_agent(root / "data", "--meta", "rack=r1", "--config", str(config))
-    try:
+    with running_agent(root / "data", "--meta", "rack=r1", "--config", str(config)) as proc:
         yield proc
-    finally:
-        assert proc.stop() == 0, "".join(proc.output)
 
 
 @pytest.fixture
@@ -221,12 +218,8 @@ def test_kill_minus_9_keeps_old_or_new_map(tmp_path: Path) -> None:
             if agent.proc.poll() is None:
                 agent.stop()
 
-        agent = start_agent(data)
-        try:
-            with agent.client() as c:
-                dynamic = c.get(PATH).json()["Dynamic"]
-        finally:
-            assert agent.stop() == 0
+        with running_agent(data) as agent, agent.client() as c:
+            dynamic = c.get(PATH).json()["Dynamic"]
         gen = int(dynamic["gen"])
         # Never a mix: the pair was written together.
         assert dynamic["pair.a"] == dynamic["pair.b"] == str(gen)
@@ -239,18 +232,10 @@ def test_kill_minus_9_keeps_old_or_new_map(tmp_path: Path) -> None:
 
 def test_restart_drops_tombstones_of_keys_no_longer_static(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    agent = start_agent(data, "--meta", "a=1", "--meta", "b=2")
-    try:
-        with agent.client() as c:
-            body = c.post(PATH, json={"Meta": {"a": None, "b": None, "c": "3"}}).json()
-            assert body["Dynamic"] == {"a": None, "b": None, "c": "3"}
-    finally:
-        assert agent.stop() == 0
-    agent = start_agent(data, "--meta", "a=1")
-    try:
-        with agent.client() as c:
-            body = c.get(PATH).json()
-    finally:
-        assert agent.stop() == 0
+    with running_agent(data, "--meta", "a=1", "--meta", "b=2") as agent, agent.client() as c:
+        body = c.post(PATH, json={"Meta": {"a": None, "b": None, "c": "3"}}).json()
+        assert body["Dynamic"] == {"a": None, "b": None, "c": "3"}
+    with running_agent(data, "--meta", "a=1") as agent, agent.client() as c:
+        body = c.get(PATH).json()
     assert body["Dynamic"] == {"a": None, "c": "3"}
     assert "a" not in body["Meta"] and body["Meta"]["c"] == "3" and "b" not in body["Meta"]

@@ -14,7 +14,7 @@ import nomad
 import psutil
 import pytest
 
-from tests.conftest import AgentProcess, make_external_alloc, start_agent
+from tests.conftest import AgentProcess, make_external_alloc, running_agent
 
 pytestmark = pytest.mark.functional
 
@@ -33,11 +33,8 @@ def fast_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProces
     root = tmp_path_factory.mktemp("stats")
     config = root / "agent.json"
     config.write_text('{"telemetry": {"collection_interval": "200ms"}}')
-    proc = start_agent(root / "data", "--config", str(config))
-    try:
+    with running_agent(root / "data", "--config", str(config)) as proc:
         yield proc
-    finally:
-        assert proc.stop() == 0, "".join(proc.output)
 
 
 @pytest.fixture

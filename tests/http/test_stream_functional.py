@@ -25,8 +25,8 @@ from outrider.config import AgentConfig
 from outrider.http.app import build_app
 from outrider.server import bind_socket
 from tests.conftest import AgentProcess, AllocFixture, make_external_alloc, start_agent
+from tests.frames import frame_data, go_client_frames
 from tests.http.streaming import Follower
-from tests.stream.helpers import frame_data, split_frames, split_like_web_ui
 
 pytestmark = pytest.mark.functional
 
@@ -41,13 +41,6 @@ def stream_url(alloc: AllocFixture) -> str:
 def get(agent: AgentProcess, url: str, **params: str) -> httpx.Response:
     with agent.client() as client:
         return client.get(url, params=params)
-
-
-def go_client_frames(body: bytes) -> list[dict[str, Any]]:
-    """Frames as the Go API client keeps them: decoded in order, heartbeats dropped (spec §17)."""
-    frames = split_frames(body)
-    assert frames == split_like_web_ui(body)
-    return [f for f in frames if f]
 
 
 def test_no_follow_body_is_the_reference_example(agent: AgentProcess, alloc: AllocFixture) -> None:

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import AgentProcess, AllocFixture, make_external_alloc, start_agent
+from tests.frames import frame_data, split_frames
 from tests.http.streaming import Follower
 from tests.runner.support import wait_for
-from tests.stream.helpers import frame_data, split_frames
 
 pytestmark = pytest.mark.functional
 

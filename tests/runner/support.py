@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import glob
@@ -23,18 +24,37 @@ T = TypeVar("T")
 PR_SET_CHILD_SUBREAPER = 36
 
 
+class _Deadline:
+    """The end of a bounded wait for ``what``."""
+
+    def __init__(self, timeout: float, what: object) -> None:
+        self.timeout = timeout
+        self.what = what
+        self.at = time.monotonic() + timeout
+
+    def check(self) -> None:
+        if time.monotonic() >= self.at:
+            raise AssertionError(f"timed out after {self.timeout}s waiting for {self.what}")
+
+
 def wait_for(
     check: Callable[[], T | None], timeout: float = 20.0, interval: float = 0.02, what: str = ""
 ) -> T:
     """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or check}")
+    deadline = _Deadline(timeout, what or check)
+    while not (got := check()):
+        deadline.check()
         time.sleep(interval)
+    return got
+
+
+async def until(check: Callable[[], T | None], what: str, timeout: float = 20.0, interval: float = 0.01) -> T:
+    """:func:`wait_for` on an event loop: poll ``check`` without blocking the loop."""
+    deadline = _Deadline(timeout, what)
+    while not (got := check()):
+        deadline.check()
+        await asyncio.sleep(interval)
+    return got
 
 
 def place(http: httpx.Client, job: dict[str, Any], status: str) -> list[str]:

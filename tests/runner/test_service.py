@@ -15,7 +15,7 @@ from outrider.config import AgentConfig
 from outrider.runner import RunnerError, TaskNotRunning
 from outrider.runner.errors import InvalidSignal
 from tests.runner import jobspecs as J
-from tests.runner.support import kill_leftovers, live_processes, statuses, wait_for
+from tests.runner.support import kill_leftovers, live_processes, statuses, until, wait_for
 
 T = TypeVar("T")
 TIMEOUT = 30.0
@@ -53,14 +53,6 @@ def run(data_dir: Path, body: Callable[[Agent], Awaitable[T]], **config: Any) ->
 def place(agent: Agent, job: dict[str, Any]) -> list[str]:
     agent.jobs.register(job, None)
     return [a.id for a in agent.jobs.allocs_of("default", job["ID"])]
-
-
-async def until(check: Callable[[], Any], what: str) -> Any:
-    while True:
-        got = check()
-        if got:
-            return got
-        await asyncio.sleep(0.01)
 
 
 def task_states_everywhere(agent: Agent) -> list[str]:

@@ -1,20 +1,23 @@
-"""Fixtures for the streaming core: both implementations of each hot path, both event loops, leak checks."""
+"""Fixtures and helpers of the streaming tests: both event loops, a followed log file, followers driven by hand, leak checks."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 from collections.abc import Awaitable, Callable, Iterator
-from types import ModuleType
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 import uvloop
 
+from outrider.stream import FileFollower, Source, StreamService, TailReader, Watcher, json_string
+from outrider.stream.tail_open import open_tail
+from tests.frames import frame_data, split_frames
+
 T = TypeVar("T")
 Runner = Callable[[Callable[[], Awaitable[T]]], T]
-
-FD_DIR = "/proc/self/fd"
 
 LOOP_FACTORIES: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
     "asyncio": asyncio.new_event_loop,
@@ -24,13 +27,6 @@ LOOP_FACTORIES: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
 # libuv opens a process-wide pipe with the first loop; open it now so the fd check
 # of the first uvloop test does not count it as a leak.
 uvloop.new_event_loop().close()
-
-
-def pick(implementations: dict[str, ModuleType], name: str, module: str) -> ModuleType:
-    """The implementation ``name`` of a hot path, or a skip naming the unbuilt extension."""
-    if name not in implementations:
-        pytest.skip(f"native outrider._native.{module} is not built (python setup.py build_ext --inplace)")
-    return implementations[name]
 
 
 @pytest.fixture(params=sorted(LOOP_FACTORIES))
@@ -60,8 +56,97 @@ def run(request: pytest.FixtureRequest) -> Iterator[Runner[Any]]:
 
 
 @pytest.fixture(autouse=True)
-def fds_unchanged() -> Iterator[None]:
+def fds_unchanged(no_fd_leak: None) -> None:
     """Every test must close whatever it opens (files, watches, inotify instances)."""
-    before = sorted(os.listdir(FD_DIR))
-    yield
-    assert sorted(os.listdir(FD_DIR)) == before
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    """An empty log file named as a task's first stdout file."""
+    path = tmp_path / "web.stdout.0"
+    path.write_bytes(b"")
+    return path
+
+
+def append(path: Path, data: bytes = b"x") -> None:
+    """Append ``data`` as a task's writer would (a separate open file, closed after)."""
+    with open(path, "ab") as f:
+        f.write(data)
+
+
+async def started(mode: str = "inotify", poll_interval: float = 0.05) -> StreamService:
+    """A running stream service on a watcher of ``mode``."""
+    service = StreamService(Watcher(mode, poll_interval))
+    await service.start()
+    return service
+
+
+def open_reader(service: StreamService, path: Path, offset: int = 0) -> TailReader:
+    # As the endpoints open files: followers of one file share its descriptors.
+    parent = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        reader = open_tail(service, parent, path.name, offset)
+    finally:
+        os.close(parent)
+    if reader is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
+    return reader
+
+
+def make_follower(
+    service: StreamService,
+    path: Path,
+    *,
+    offset: int = 0,
+    follow: bool = True,
+    plain: bool = False,
+    reappear_grace: float = 0.0,
+) -> FileFollower:
+    return FileFollower(
+        open_reader(service, path, offset),
+        file_json=None if plain else json_string(path.name),
+        follow=follow,
+        service=service,
+        reopen=lambda: open_reader(service, path),
+        reappear_grace=reappear_grace,
+    )
+
+
+class Wake:
+    """A follower's wake-up callback that a test can await."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    def __call__(self) -> None:
+        self.event.set()
+
+    async def wait(self, timeout: float = 2.0) -> None:
+        await asyncio.wait_for(self.event.wait(), timeout)
+        self.event.clear()
+
+
+async def pump(
+    source: Source, wake: Wake, enough: Callable[[bytes], bool] = lambda _: False, timeout: float = 5.0
+) -> bytes:
+    """Produce (waiting for wake-ups in between) until ``enough(this call's output)`` or the source is done."""
+    out = bytearray()
+    async with asyncio.timeout(timeout):
+        while not enough(bytes(out)):
+            chunk = source.produce()
+            if chunk:
+                out += chunk
+            elif source.done:
+                break
+            else:
+                await wake.wait(timeout)
+    return bytes(out)
+
+
+def has_data(n: int) -> Callable[[bytes], bool]:
+    """Enough once the frames carry ``n`` bytes of data."""
+    return lambda body: len(frame_data(split_frames(body))) >= n
+
+
+def has_event(event: str) -> Callable[[bytes], bool]:
+    return lambda body: any(f.get("FileEvent") == event for f in split_frames(body))

@@ -13,36 +13,9 @@ from typing import Any
 
 import pytest
 
-from outrider.stream import MAX_PENDING, StreamService, Watcher
-from tests.stream.conftest import Runner
-from tests.stream.helpers import (
-    Wake,
-    frame_data,
-    has_data,
-    has_event,
-    make_follower,
-    pump,
-    split_frames,
-    split_like_web_ui,
-)
-
-
-@pytest.fixture
-def log(tmp_path: Path) -> Path:
-    path = tmp_path / "web.stdout.0"
-    path.write_bytes(b"")
-    return path
-
-
-def append(path: Path, data: bytes) -> None:
-    with open(path, "ab") as f:
-        f.write(data)
-
-
-async def started(mode: str = "inotify") -> StreamService:
-    service = StreamService(Watcher(mode, 0.05))
-    await service.start()
-    return service
+from outrider.stream import MAX_PENDING
+from tests.frames import frame_data, split_frames, split_like_web_ui
+from tests.stream.conftest import Runner, Wake, append, has_data, has_event, make_follower, pump, started
 
 
 def test_appends_arrive_once_in_order_with_end_offsets(run: Runner[Any], log: Path) -> None:

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from outrider.stream import framer
 from outrider.stream.framer import HEARTBEAT, IMPLEMENTATIONS, MAX_FRAME_DATA, json_string
-from tests.stream.conftest import pick
-from tests.stream.helpers import split_frames
+from tests.frames import split_frames
+from tests.twins import pick
 
 HYPOTHESIS = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from outrider.stream import inotify_py
 from outrider.stream.inotify import IMPLEMENTATIONS
-from tests.stream.conftest import pick
+from tests.twins import pick
 
 
 @pytest.fixture(params=["native", "pure"])

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from outrider.runner.logmon import RotatingLog
 from outrider.stream import StreamService, Watcher
 from outrider.stream.logs import LogNotFoundError, LogsSource, LogStreamError
-from tests.stream.conftest import Runner
-from tests.stream.helpers import Wake, frame_data, split_frames
+from tests.frames import frame_data, split_frames
+from tests.stream.conftest import Runner, Wake, has_data, pump, started
 
 MODES = ["inotify", "poll"]
 
@@ -64,23 +64,6 @@ def make_source(
     )
 
 
-async def pump(
-    source: LogsSource, wake: Wake, enough: Callable[[bytes], bool] = lambda _: False, timeout: float = 5.0
-) -> bytes:
-    """Produce (waiting for wake-ups in between) until ``enough(this call's output)`` or the source is done."""
-    out = bytearray()
-    async with asyncio.timeout(timeout):
-        while not enough(bytes(out)):
-            chunk = source.produce()
-            if chunk:
-                out += chunk
-            elif source.done:
-                break
-            else:
-                await wake.wait(timeout)
-    return bytes(out)
-
-
 async def catch_up(source: LogsSource, wake: Wake, got: bytearray, total: int, *, framed: bool) -> None:
     """Produce into ``got`` until it carries ``total`` bytes of data."""
 
@@ -104,18 +87,8 @@ def drain(source: LogsSource) -> bytes:
     return bytes(out)
 
 
-def has_data(n: int) -> Callable[[bytes], bool]:
-    return lambda body: len(frame_data(split_frames(body))) >= n
-
-
 def has_plain(n: int) -> Callable[[bytes], bool]:
     return lambda body: len(body) >= n
-
-
-async def started(mode: str = "inotify", poll_interval: float = 0.05) -> StreamService:
-    service = StreamService(Watcher(mode, poll_interval))
-    await service.start()
-    return service
 
 
 async def stopped(service: StreamService, *sources: LogsSource) -> None:

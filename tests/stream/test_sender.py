@@ -7,11 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from outrider.stream import FileFollower, StreamResponse, StreamService, TailReader, Watcher, json_string
-from tests.stream.conftest import Runner
-from tests.stream.helpers import frame_data, make_follower, split_frames
+from tests.frames import frame_data, split_frames
+from tests.stream.conftest import Runner, append, make_follower
 
 
 class Peer:
@@ -56,18 +54,6 @@ class Peer:
                 await self.arrived.wait()
         self._read += 1
         return self.bodies[self._read - 1]
-
-
-@pytest.fixture
-def log(tmp_path: Path) -> Path:
-    path = tmp_path / "web.stdout.0"
-    path.write_bytes(b"")
-    return path
-
-
-def append(path: Path, data: bytes) -> None:
-    with open(path, "ab") as f:
-        f.write(data)
 
 
 async def serve(

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outrider.stream.tail import IMPLEMENTATIONS
-from tests.stream.conftest import pick
+from tests.stream.conftest import append
+from tests.twins import pick
 
 HYPOTHESIS = settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -25,22 +26,10 @@ def impl(request: pytest.FixtureRequest) -> ModuleType:
     return pick(IMPLEMENTATIONS, request.param, "tail")
 
 
-@pytest.fixture
-def log(tmp_path: Path) -> Path:
-    path = tmp_path / "web.stdout.0"
-    path.write_bytes(b"")
-    return path
-
-
 def open_reader(impl: ModuleType, path: Path, offset: int = 0, **kwargs: Any) -> Any:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     parent = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     return impl.TailReader(fd, parent, path.name, offset, **kwargs)
-
-
-def append(path: Path, data: bytes) -> None:
-    with open(path, "ab") as f:
-        f.write(data)
 
 
 def read_all(reader: Any) -> bytes:

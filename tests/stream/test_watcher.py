@@ -14,7 +14,7 @@ import pytest
 
 from outrider.stream import inotify
 from outrider.stream.watcher import Watcher
-from tests.stream.conftest import Runner
+from tests.stream.conftest import Runner, append
 
 WAIT = 2.0
 FAST_POLL = 0.05
@@ -53,21 +53,9 @@ def opened(path: Path, flags: int = os.O_RDONLY) -> Iterator[int]:
         os.close(fd)
 
 
-def append(path: Path, data: bytes = b"x") -> None:
-    with open(path, "ab") as f:
-        f.write(data)
-
-
 @pytest.fixture(params=["inotify", "poll"])
 def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-def log(tmp_path: Path) -> Path:
-    path = tmp_path / "web.stdout.0"
-    path.write_bytes(b"")
-    return path
 
 
 def test_each_change_to_a_followed_file_wakes_it(run: Runner[Any], mode: str, log: Path) -> None:
