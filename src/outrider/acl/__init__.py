@@ -1,0 +1,1 @@
+"""Nomad's ACL system: the policy language, compiled ACLs, tokens, their state and resolution."""
