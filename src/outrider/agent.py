@@ -11,6 +11,7 @@ import time
 from typing import Protocol
 
 from outrider import __version__
+from outrider.acl.service import ACLService, ACLSettings
 from outrider.allocs import AllocRegistry
 from outrider.config import AgentConfig
 from outrider.http.auth import Authorizer
@@ -47,6 +48,13 @@ class Agent:
         self.db.on_index = self._index_advanced
         self.allocs = AllocRegistry(self.db, config.alloc_dir)
         self.authorizer = Authorizer(config.acl_enabled)
+        self.acl: ACLService = ACLService(
+            self.db,
+            config.data_dir,
+            ACLSettings(
+                config.acl_enabled, config.acl_token_min_expiration_ttl, config.acl_token_max_expiration_ttl
+            ),
+        )
         self.started_at = time.time()
         self.services: list[Service] = []
         # Set when the agent is stopping: long-lived streams watch it and end cleanly.
@@ -54,6 +62,7 @@ class Agent:
         self.meta = MetaStore(self.db, static_meta(config.meta))
         self.runner = TaskRunnerService(self)
         self.add_service(self.runner)
+        self.add_service(self.acl)
         attach_stats(self)
 
     def _index_advanced(self, name: str, value: int) -> None:
