@@ -333,3 +333,56 @@ def test_variables_dump_is_deterministic() -> None:
 )
 def test_strict_mode_accounts_for_every_labelled_block(rules: str) -> None:
     parse_policy(rules, strict=True)
+
+
+# -- anything at all is a policy or a PolicyError, never a crash ----------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+HCL_PIECES = st.sampled_from([
+    "namespace", "node_pool", "host_volume", "agent", "node", "operator", "quota", "plugin", "sentinel",
+    "variables", "path", "policy", "capabilities", '"default"', '"*"', '"read"', '"write"', '"deny"',
+    '"read-fs"', "{", "}", "[", "]", "=", ",", "\n", " ", '"', "\\", "#", "//", "/*", "*/", "<<EOT\n", "EOT\n",
+    "<<-EOT\n", "1", "0x", "1.5e3", "-", ".", "true", "${", "\\u00e9", "\\500", "\x00", "\ue123", "é", "\r\n",
+])  # fmt: skip
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(
+        ["namespace", "default", "policy", "capabilities", "agent", "node", "variables", "path", "a/*", "x", ""]
+    ), inner, max_size=4),
+    max_leaves=12,
+)  # fmt: skip
+
+
+def _parses_or_refuses(rules: str) -> None:
+    for strict in (True, False):
+        try:
+            parse_policy(rules, strict)
+        except PolicyError as exc:
+            assert str(exc)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(HCL_PIECES, max_size=30).map("".join))
+def test_hcl_like_text_never_crashes(rules: str) -> None:
+    _parses_or_refuses(rules)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_any_text_never_crashes(rules: str) -> None:
+    _parses_or_refuses(rules)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["namespace", "node", "agent", "node_pool", "bogus"]), JSON_VALUES, max_size=3
+    )
+)
+def test_json_documents_never_crash(doc: dict[str, object]) -> None:
+    import json
+
+    _parses_or_refuses(json.dumps(doc))
+    _parses_or_refuses(json.dumps(doc) + ",")

@@ -664,3 +664,81 @@ def test_state_never_holds_a_secret(acl_agent: AgentProcess, http_acl: httpx.Cli
             assert form.encode() not in raw
             assert form not in logs
         assert uuid.UUID(secret).bytes not in raw
+
+
+# -- hostile input: Nomad's own 500s only, with their texts; everything else a clear 4xx -------------
+
+from urllib.parse import quote  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+NOMAD_500_PREFIXES = (
+    "acl token lookup failed: index error: ",
+    "token lookup failed: acl token lookup failed: index error: ",
+    "ACL token expired",
+    "failed to parse signed token: ",
+)
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
+    max_leaves=8,
+)
+token_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "AccessorID": st.one_of(st.just(str(uuid.uuid4())), st.text(max_size=40)),
+        "SecretID": st.one_of(st.just(str(uuid.uuid4())), st.text(max_size=40)),
+        "Name": st.text(max_size=300),
+        "Type": st.sampled_from(["client", "management", "", "x"]),
+        "Policies": st.one_of(st.lists(st.text(max_size=10), max_size=3), json_values),
+        "Roles": json_values,
+        "Global": json_values,
+        "ExpirationTTL": st.one_of(st.sampled_from(["1h", "-1s", "25h", "1d", "", "0"]), json_values),
+        "ExpirationTime": st.one_of(st.just("2030-01-01T00:00:00Z"), json_values),
+        "CreateTime": json_values,
+    },
+)
+
+
+def judge(resp: httpx.Response) -> None:
+    where = f"{resp.request.method} {resp.request.url} -> {resp.status_code} {resp.content[:200]!r}"
+    if resp.status_code >= 500:
+        assert resp.status_code == 500 and resp.text.startswith(NOMAD_500_PREFIXES), where
+    if resp.status_code >= 400 and resp.status_code != 404:
+        assert resp.content and resp.headers["content-type"] == "text/plain; charset=utf-8", where
+
+
+@FUZZ
+@given(body=token_fields)
+def test_token_bodies(http_acl: httpx.Client, mgmt: dict[str, str], body: dict[str, Any]) -> None:
+    resp = http_acl.post("/v1/acl/token", headers=mgmt, json=body)
+    judge(resp)
+    assert resp.status_code in (200, 400, 500)
+
+
+@FUZZ
+@given(
+    body=st.one_of(json_values.map(lambda v: __import__("json").dumps(v).encode()), st.binary(max_size=200))
+)
+def test_policy_bodies(http_acl: httpx.Client, mgmt: dict[str, str], body: bytes) -> None:
+    resp = http_acl.put("/v1/acl/policy/fuzz", headers=mgmt, content=body)
+    judge(resp)
+    assert resp.status_code in (200, 400)
+
+
+@FUZZ
+@given(
+    segment=st.text(min_size=1, max_size=50),
+    method=st.sampled_from(["GET", "PUT", "DELETE", "POST"]),
+    token=st.one_of(st.just(""), st.just(str(uuid.uuid4())), st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=60)),
+)  # fmt: skip
+def test_paths_and_tokens(
+    http_acl: httpx.Client, mgmt: dict[str, str], segment: str, method: str, token: str
+) -> None:
+    path = quote(segment.encode("utf-8", "surrogatepass"), safe="")
+    for base in ("/v1/acl/token/", "/v1/acl/policy/"):
+        for headers in ({"X-Nomad-Token": token}, mgmt):
+            judge(http_acl.request(method, base + path, headers=headers, content=b"{}"))
+    judge(http_acl.get("/v1/acl/token/self", headers={"X-Nomad-Token": token}))

@@ -18,6 +18,8 @@ from outrider.hcl1.runes import (
     is_whitespace,
 )
 
+_SIMPLE_ESCAPES = frozenset(b'abfnrtv\\"')
+
 
 class JSONType(IntEnum):
     """``json/token.Type``."""
@@ -191,7 +193,7 @@ class JSONScanner(RuneReader):
 
     def _scan_escape(self) -> None:
         ch = self.next()
-        if ch in b'abfnrtv\\"':
+        if ch in _SIMPLE_ESCAPES:
             return
         if ord("0") <= ch <= ord("7"):
             self._scan_digits(ch, 8, 3)

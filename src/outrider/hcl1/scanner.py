@@ -31,6 +31,8 @@ _SINGLE = {
     ord("+"): TokenType.ADD,
 }
 
+_SIMPLE_ESCAPES = frozenset(b'abfnrtv\\"')
+
 
 class Scanner(RuneReader):
     """``hcl/scanner.Scanner``."""
@@ -250,7 +252,7 @@ class Scanner(RuneReader):
 
     def scan_escape(self) -> int:
         ch = self.next()
-        if ch in b'abfnrtv\\"':
+        if ch in _SIMPLE_ESCAPES:
             return ch
         if ord("0") <= ch <= ord("7"):
             return self._scan_digits(ch, 8, 3)
