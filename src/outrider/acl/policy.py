@@ -9,14 +9,16 @@ check, then agent, node, operator, sentinel, quota and plugin.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from outrider.acl import capabilities as caps
 from outrider.acl.policy_decode import decode_policy
 from outrider.acl.policy_model import (
-    CapabilityPolicy,
-    HostVolumePolicy,
     LevelPolicy,
     NamespacePolicy,
-    NodePoolPolicy,
     Policy,
     dump_capability_block,
     dump_host_volume,
@@ -49,29 +51,19 @@ def parse_policy(rules: str, strict: bool) -> Policy:
     for ns in policy.namespaces or ():
         _check_namespace(ns)
     for pool in policy.node_pools or ():
-        _check_node_pool(pool)
+        _check_block(pool, _NODE_POOL)
     for hv in policy.host_volumes or ():
-        _check_host_volume(hv)
+        _check_block(hv, _HOST_VOLUME)
     if strict:
         leftover = _leftover_keys(policy)
         if leftover:
             raise PolicyError("Invalid or duplicate policy keys: " + ", ".join(leftover))
     _check_required_level("agent", "AgentPolicy", policy.agent, caps.POLICY_LEVELS)
     _check_required_level("node", "NodePolicy", policy.node, caps.POLICY_LEVELS)
-    _check_capability_block(
-        "operator",
-        "OperatorPolicy",
-        policy.operator,
-        caps.OPERATOR_CAPABILITIES,
-        caps.OPERATOR_POLICY_EXPANSION,
-    )
-    _check_capability_block(
-        "sentinel",
-        "SentinelPolicy",
-        policy.sentinel,
-        caps.SENTINEL_CAPABILITIES,
-        caps.SENTINEL_POLICY_EXPANSION,
-    )
+    if policy.operator is not None:
+        _check_block(policy.operator, _OPERATOR)
+    if policy.sentinel is not None:
+        _check_block(policy.sentinel, _SENTINEL)
     _check_required_level("quota", "QuotaPolicy", policy.quota, caps.POLICY_LEVELS)
     _check_required_level("plugin", "PluginPolicy", policy.plugin, caps.PLUGIN_LEVELS)
     return policy
@@ -84,16 +76,71 @@ def _append(current: list[str] | None, extra: tuple[str, ...] | list[str]) -> li
     return [*(current or []), *extra]
 
 
+@dataclass(frozen=True)
+class _BlockRules:
+    """What a block with a ``policy`` and ``capabilities`` may hold, and how each refusal reads."""
+
+    capabilities: frozenset[str]
+    expansion: dict[str, tuple[str, ...]]
+    bad_policy: Callable[[Any], str]
+    bad_capability: Callable[[str, Any], str]
+    valid_name: re.Pattern[str] | None = None
+    bad_name: Callable[[Any], str] = str
+
+
+_NAMESPACE = _BlockRules(
+    caps.NAMESPACE_CAPABILITIES,
+    caps.NAMESPACE_POLICY_EXPANSION,
+    lambda ns: f"Invalid namespace policy: {dump_namespace(ns)}",
+    lambda cap, ns: f"Invalid namespace capability '{cap}': {dump_namespace(ns)}",
+    caps.VALID_NAMESPACE,
+    lambda ns: f"Invalid namespace name: {dump_namespace(ns)}",
+)
+_NODE_POOL = _BlockRules(
+    caps.NODE_POOL_CAPABILITIES,
+    caps.NODE_POOL_POLICY_EXPANSION,
+    lambda pool: f"Invalid node pool policy '{pool.policy}' for '{pool.name}'",
+    lambda cap, pool: f"Invalid node pool capability '{cap}' for '{pool.name}'",
+    caps.VALID_NODE_POOL,
+    lambda pool: f"Invalid node pool name '{pool.name}'",
+)
+_HOST_VOLUME = _BlockRules(
+    caps.HOST_VOLUME_CAPABILITIES,
+    caps.HOST_VOLUME_POLICY_EXPANSION,
+    lambda hv: f"Invalid host volume policy: {dump_host_volume(hv)}",
+    lambda cap, hv: f"Invalid host volume capability '{cap}': {dump_host_volume(hv)}",
+    caps.VALID_HOST_VOLUME,
+    lambda hv: f"Invalid host volume name: {dump_host_volume(hv)}",
+)
+_OPERATOR = _BlockRules(
+    caps.OPERATOR_CAPABILITIES,
+    caps.OPERATOR_POLICY_EXPANSION,
+    lambda block: f"Invalid operator policy: {dump_capability_block('OperatorPolicy', block)}",
+    lambda cap, _block: f"Invalid operator capability '{cap}'",
+)
+_SENTINEL = _BlockRules(
+    caps.SENTINEL_CAPABILITIES,
+    caps.SENTINEL_POLICY_EXPANSION,
+    lambda block: f"Invalid sentinel policy: {dump_capability_block('SentinelPolicy', block)}",
+    lambda cap, _block: f"Invalid sentinel capability '{cap}'",
+)
+
+
+def _check_block(block: Any, rules: _BlockRules) -> None:
+    """Name, level and each capability, in that order; then the level's expansion is appended."""
+    if rules.valid_name is not None and not rules.valid_name.fullmatch(block.name):
+        raise PolicyError(rules.bad_name(block))
+    if block.policy and block.policy not in caps.POLICY_LEVELS:
+        raise PolicyError(rules.bad_policy(block))
+    for cap in block.capabilities or ():
+        if cap not in rules.capabilities:
+            raise PolicyError(rules.bad_capability(cap, block))
+    if block.policy:
+        block.capabilities = _append(block.capabilities, rules.expansion.get(block.policy, ()))
+
+
 def _check_namespace(ns: NamespacePolicy) -> None:
-    if not caps.VALID_NAMESPACE.fullmatch(ns.name):
-        raise PolicyError(f"Invalid namespace name: {dump_namespace(ns)}")
-    if ns.policy and ns.policy not in caps.POLICY_LEVELS:
-        raise PolicyError(f"Invalid namespace policy: {dump_namespace(ns)}")
-    for cap in ns.capabilities or ():
-        if cap not in caps.NAMESPACE_CAPABILITIES:
-            raise PolicyError(f"Invalid namespace capability '{cap}': {dump_namespace(ns)}")
-    if ns.policy:
-        ns.capabilities = _append(ns.capabilities, caps.NAMESPACE_POLICY_EXPANSION[ns.policy])
+    _check_block(ns, _NAMESPACE)
     if ns.capabilities is not None:
         ns.capabilities = caps.expand_namespace_capabilities(ns.capabilities)
     if ns.variables is None:
@@ -113,30 +160,6 @@ def _check_namespace(ns: NamespacePolicy) -> None:
             if cap not in caps.VARIABLE_CAPABILITIES:
                 raise PolicyError(f"Invalid variable capability '{cap}' in namespace {ns.name}")
         path.capabilities = caps.expand_variable_capabilities(path.capabilities)
-
-
-def _check_node_pool(pool: NodePoolPolicy) -> None:
-    if not caps.VALID_NODE_POOL.fullmatch(pool.name):
-        raise PolicyError(f"Invalid node pool name '{pool.name}'")
-    if pool.policy and pool.policy not in caps.POLICY_LEVELS:
-        raise PolicyError(f"Invalid node pool policy '{pool.policy}' for '{pool.name}'")
-    for cap in pool.capabilities or ():
-        if cap not in caps.NODE_POOL_CAPABILITIES:
-            raise PolicyError(f"Invalid node pool capability '{cap}' for '{pool.name}'")
-    if pool.policy:
-        pool.capabilities = _append(pool.capabilities, caps.NODE_POOL_POLICY_EXPANSION.get(pool.policy, ()))
-
-
-def _check_host_volume(hv: HostVolumePolicy) -> None:
-    if not caps.VALID_HOST_VOLUME.fullmatch(hv.name):
-        raise PolicyError(f"Invalid host volume name: {dump_host_volume(hv)}")
-    if hv.policy and hv.policy not in caps.POLICY_LEVELS:
-        raise PolicyError(f"Invalid host volume policy: {dump_host_volume(hv)}")
-    for cap in hv.capabilities or ():
-        if cap not in caps.HOST_VOLUME_CAPABILITIES:
-            raise PolicyError(f"Invalid host volume capability '{cap}': {dump_host_volume(hv)}")
-    if hv.policy:
-        hv.capabilities = _append(hv.capabilities, caps.HOST_VOLUME_POLICY_EXPANSION.get(hv.policy, ()))
 
 
 def _leftover_keys(policy: Policy) -> list[str]:
@@ -167,21 +190,3 @@ def _remove_one(keys: list[str], key: str) -> None:
 def _check_required_level(kind: str, go_type: str, block: LevelPolicy | None, valid: frozenset[str]) -> None:
     if block is not None and block.policy not in valid:
         raise PolicyError(f"Invalid {kind} policy: {dump_level(go_type, block)}")
-
-
-def _check_capability_block(
-    kind: str,
-    go_type: str,
-    block: CapabilityPolicy | None,
-    valid_caps: frozenset[str],
-    expansion: dict[str, tuple[str, ...]],
-) -> None:
-    if block is None:
-        return
-    if block.policy and block.policy not in caps.POLICY_LEVELS:
-        raise PolicyError(f"Invalid {kind} policy: {dump_capability_block(go_type, block)}")
-    for cap in block.capabilities or ():
-        if cap not in valid_caps:
-            raise PolicyError(f"Invalid {kind} capability '{cap}'")
-    if block.policy:
-        block.capabilities = _append(block.capabilities, expansion.get(block.policy, ()))

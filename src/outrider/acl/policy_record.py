@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import re
@@ -48,20 +49,15 @@ class PolicyRecord:
         }
 
     def to_state(self) -> str:
-        return json.dumps({**self.stub(), "Rules": self.rules}, ensure_ascii=False)
+        row = dataclasses.asdict(self)
+        row["hash"] = base64.b64encode(self.hash).decode("ascii")
+        return json.dumps(row, ensure_ascii=False)
 
     @classmethod
     def from_state(cls, text: str) -> PolicyRecord:
         row = json.loads(text)
-        return cls(
-            name=row["Name"],
-            description=row["Description"],
-            rules=row["Rules"],
-            job_acl=row["JobACL"],
-            hash=base64.b64decode(row["Hash"]),
-            create_index=row["CreateIndex"],
-            modify_index=row["ModifyIndex"],
-        )
+        row["hash"] = base64.b64decode(row["hash"])
+        return cls(**row)
 
 
 def policy_hash(name: str, description: str, rules: str, job_acl: dict[str, str] | None) -> bytes:

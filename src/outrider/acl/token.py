@@ -9,6 +9,7 @@ time (``CreateTime``) or nil (``ExpirationTime``).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import re
@@ -98,42 +99,16 @@ class ACLToken:
         return go_encoding_json(doc)
 
     def to_state(self) -> str:
-        """The row kept in the state DB: every field but the secret."""
-        return json.dumps(
-            {
-                "AccessorID": self.accessor_id,
-                "Name": self.name,
-                "Type": self.type,
-                "Policies": self.policies,
-                "Roles": self.roles,
-                "Global": self.global_,
-                "Hash": _b64(self.hash),
-                "CreateTime": self.create_time,
-                "ExpirationTime": self.expiration_time,
-                "ExpirationTTL": self.expiration_ttl,
-                "CreateIndex": self.create_index,
-                "ModifyIndex": self.modify_index,
-            },
-            ensure_ascii=False,
-        )
+        """The row kept in the state DB: every field (there is no secret among them)."""
+        row = dataclasses.asdict(self)
+        row["hash"] = _b64(self.hash)
+        return json.dumps(row, ensure_ascii=False)
 
     @classmethod
     def from_state(cls, text: str) -> ACLToken:
         row = json.loads(text)
-        return cls(
-            accessor_id=row["AccessorID"],
-            name=row["Name"],
-            type=row["Type"],
-            policies=row["Policies"],
-            roles=row["Roles"],
-            global_=row["Global"],
-            hash=None if row["Hash"] is None else base64.b64decode(row["Hash"]),
-            create_time=row["CreateTime"],
-            expiration_time=row["ExpirationTime"],
-            expiration_ttl=row["ExpirationTTL"],
-            create_index=row["CreateIndex"],
-            modify_index=row["ModifyIndex"],
-        )
+        row["hash"] = None if row["hash"] is None else base64.b64decode(row["hash"])
+        return cls(**row)
 
 
 def _time(ns: int | None) -> str | None:

@@ -13,12 +13,8 @@ from outrider.hcl1.runes import (
     RuneReader,
     digit_val,
     is_decimal,
-    is_digit,
     is_letter,
-    is_whitespace,
 )
-
-_SIMPLE_ESCAPES = frozenset(b'abfnrtv\\"')
 
 
 class JSONType(IntEnum):
@@ -95,17 +91,11 @@ class JSONScanner(RuneReader):
         return ch
 
     def scan(self) -> JSONToken:
-        ch = self.next()
-        while is_whitespace(ch):
-            ch = self.next()
-        start = self.src_pos.offset - self.last_char_len
-        pos = self.token_start()
-        kind = self._scan_token(ch)
-        return JSONToken(kind, pos, self.text(start, self.src_pos.offset))
+        return JSONToken(*self.scan_parts())
 
-    def _scan_token(self, ch: int) -> JSONType:
+    def scan_token(self, ch: int) -> JSONType:
         if is_letter(ch):
-            lit = self._scan_identifier()
+            lit = self.scan_identifier()
             if lit in ("true", "false"):
                 return JSONType.BOOL
             if lit == "null":
@@ -119,13 +109,10 @@ class JSONScanner(RuneReader):
         if ch in _SINGLE:
             return _SINGLE[ch]
         if ch == ord('"'):
-            self._scan_string()
+            self.scan_string()
             return JSONType.STRING
         if ch == ord("."):
-            if is_decimal(self.peek()):
-                self._scan_exponent(self._scan_mantissa(self.peek()))
-                return JSONType.FLOAT
-            return JSONType.PERIOD
+            return JSONType.FLOAT if self.scan_leading_period() else JSONType.PERIOD
         if ch == ord("-") and is_decimal(self.peek()):
             return self._scan_number(self.next())
         self.err("illegal char" if ch == ord("-") else "illegal char: " + chr(ch))
@@ -134,15 +121,9 @@ class JSONScanner(RuneReader):
     def _scan_number(self, ch: int) -> JSONType:
         zero = ch == ord("0")
         pos = self.src_pos
-        self._scan_mantissa(ch)
+        self.scan_mantissa(ch)
         ch = self.next()
-        if ch in (ord("e"), ord("E")):
-            self._scan_exponent(ch)
-            return JSONType.FLOAT
-        if ch == ord("."):
-            ch = self._scan_fraction(ch)
-            if ch in (ord("e"), ord("E")):
-                self._scan_exponent(self.next())
+        if self.scan_float_tail(ch):
             return JSONType.FLOAT
         if ch != EOF_RUNE:
             self.unread()
@@ -150,59 +131,7 @@ class JSONScanner(RuneReader):
             self.err("numbers cannot start with 0")
         return JSONType.NUMBER
 
-    def _scan_mantissa(self, ch: int) -> int:
-        scanned = False
-        while is_decimal(ch):
-            ch = self.next()
-            scanned = True
-        if scanned and ch != EOF_RUNE:
-            self.unread()
-        return ch
-
-    def _scan_fraction(self, ch: int) -> int:
-        if ch == ord("."):
-            ch = self._scan_mantissa(self.peek())
-        return ch
-
-    def _scan_exponent(self, ch: int) -> int:
-        if ch in (ord("e"), ord("E")):
-            ch = self.next()
-            if ch in (ord("-"), ord("+")):
-                ch = self.next()
-            ch = self._scan_mantissa(ch)
-        return ch
-
-    def _scan_string(self) -> None:
-        braces = 0
-        while True:
-            ch = self.next()
-            if ch in (0x0A, EOF_RUNE):
-                self.err("literal not terminated")
-                return
-            if ch == ord('"'):
-                return
-            if braces == 0 and ch == ord("$") and self.peek() == ord("{"):
-                braces += 1
-                self.next()
-            elif braces > 0 and ch == ord("{"):
-                braces += 1
-            if braces > 0 and ch == ord("}"):
-                braces -= 1
-            if ch == ord("\\"):
-                self._scan_escape()
-
-    def _scan_escape(self) -> None:
-        ch = self.next()
-        if ch in _SIMPLE_ESCAPES:
-            return
-        if ord("0") <= ch <= ord("7"):
-            self._scan_digits(ch, 8, 3)
-        elif ch in (ord("x"), ord("u"), ord("U")):
-            self._scan_digits(self.next(), 16, {ord("x"): 2, ord("u"): 4, ord("U"): 8}[ch])
-        else:
-            self.err("illegal char escape")
-
-    def _scan_digits(self, ch: int, base: int, n: int) -> None:
+    def scan_digits(self, ch: int, base: int, n: int) -> None:
         # This scanner's copy always steps back, even when it read nothing or hit the end.
         while n > 0 and digit_val(ch) < base:
             ch = self.next()
@@ -210,12 +139,3 @@ class JSONScanner(RuneReader):
         if n > 0:
             self.err("illegal char escape")
         self.unread()
-
-    def _scan_identifier(self) -> str:
-        offs = self.src_pos.offset - self.last_char_len
-        ch = self.next()
-        while is_letter(ch) or is_digit(ch) or ch == ord("-"):
-            ch = self.next()
-        if ch != EOF_RUNE:
-            self.unread()
-        return self.text(offs, self.src_pos.offset)

@@ -1,4 +1,5 @@
-"""The reading half shared by HCL v1's two scanners: runes from a ``bytes.Buffer``, with positions.
+"""What HCL v1's two scanners share: runes from a ``bytes.Buffer`` with positions, and the
+scanning of numbers, strings and identifiers, which the JSON scanner copies from the HCL one.
 
 Both scanners read through Go's ``bytes.Buffer`` and step back with
 ``UnreadRune``, which panics unless the previous operation was a successful
@@ -8,11 +9,14 @@ Both scanners read through Go's ``bytes.Buffer`` and step back with
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from outrider.hcl1.errors import GoPanic, Pos
 
 EOF_RUNE = 0  # Go's scanners use rune(0) for the end of input
 RUNE_ERROR = 0xFFFD
+_SIMPLE_ESCAPES = frozenset(b'abfnrtv\\"')
+_HEX_ESCAPES = {ord("x"): 2, ord("u"): 4, ord("U"): 8}
 _UNREAD_PANIC = "bytes.Buffer: UnreadRune: previous operation was not a successful ReadRune"
 
 
@@ -115,6 +119,111 @@ class RuneReader:
 
     def text(self, start: int, end: int) -> str:
         return self.src[start:end].decode("utf-8", "surrogateescape")
+
+    # -- scanning shared by both languages -------------------------------------------------
+
+    # In HCL a quote or newline inside ${...} does not end the string; in JSON it does.
+    INTERPOLATION_HIDES_QUOTES = False
+    IDENTIFIER_EXTRA: tuple[int, ...] = (ord("-"),)
+
+    def scan_token(self, ch: int) -> Any:
+        """The type of the token that starts with ``ch`` (the rest of it is read)."""
+        raise NotImplementedError
+
+    def scan_digits(self, ch: int, base: int, n: int) -> None:
+        """The digits of an escape (``\\x41``); the two scanners step back differently."""
+        raise NotImplementedError
+
+    def scan_parts(self) -> tuple[Any, Pos, str]:
+        """``Scan``: the next token's type, position and text."""
+        ch = self.next()
+        while is_whitespace(ch):
+            ch = self.next()
+        start = self.src_pos.offset - self.last_char_len
+        pos = self.token_start()
+        kind = self.scan_token(ch)
+        return kind, pos, self.text(start, self.src_pos.offset)
+
+    def scan_escape(self) -> None:
+        ch = self.next()
+        if ch in _SIMPLE_ESCAPES:
+            return
+        if ord("0") <= ch <= ord("7"):
+            self.scan_digits(ch, 8, 3)
+        elif ch in _HEX_ESCAPES:
+            self.scan_digits(self.next(), 16, _HEX_ESCAPES[ch])
+        else:
+            self.err("illegal char escape")
+
+    def scan_mantissa(self, ch: int) -> int:
+        scanned = False
+        while is_decimal(ch):
+            ch = self.next()
+            scanned = True
+        if scanned and ch != EOF_RUNE:
+            self.unread()
+        return ch
+
+    def scan_fraction(self, ch: int) -> int:
+        if ch == ord("."):
+            ch = self.scan_mantissa(self.peek())
+        return ch
+
+    def scan_exponent(self, ch: int) -> int:
+        if ch in (ord("e"), ord("E")):
+            ch = self.next()
+            if ch in (ord("-"), ord("+")):
+                ch = self.next()
+            ch = self.scan_mantissa(ch)
+        return ch
+
+    def scan_float_tail(self, ch: int) -> bool:
+        """After a number's digits: an exponent, or a fraction and maybe an exponent (a float)."""
+        if ch in (ord("e"), ord("E")):
+            self.scan_exponent(ch)
+            return True
+        if ch == ord("."):
+            ch = self.scan_fraction(ch)
+            if ch in (ord("e"), ord("E")):
+                self.scan_exponent(self.next())
+            return True
+        return False
+
+    def scan_leading_period(self) -> bool:
+        """After a ``.``: whether digits follow (``.5``, a float), scanned if so."""
+        if not is_decimal(self.peek()):
+            return False
+        self.scan_exponent(self.scan_mantissa(self.peek()))
+        return True
+
+    def scan_string(self) -> None:
+        braces = 0
+        hides = self.INTERPOLATION_HIDES_QUOTES
+        while True:
+            ch = self.next()
+            if (ch == 0x0A and (braces == 0 or not hides)) or ch == EOF_RUNE:
+                self.err("literal not terminated")
+                return
+            if ch == ord('"') and (braces == 0 or not hides):
+                return
+            if braces == 0 and ch == ord("$") and self.peek() == ord("{"):
+                braces += 1
+                self.next()
+            elif braces > 0 and ch == ord("{"):
+                braces += 1
+            if braces > 0 and ch == ord("}"):
+                braces -= 1
+            if ch == ord("\\"):
+                self.scan_escape()
+
+    def scan_identifier(self) -> str:
+        offs = self.src_pos.offset - self.last_char_len
+        ch = self.next()
+        while is_letter(ch) or is_digit(ch) or ch in self.IDENTIFIER_EXTRA:
+            ch = self.next()
+        if ch != EOF_RUNE:
+            self.unread()
+        return self.text(offs, self.src_pos.offset)
 
 
 def is_letter(ch: int) -> bool:

@@ -18,7 +18,6 @@ from outrider.hcl1.runes import (
     is_digit,
     is_hexadecimal,
     is_letter,
-    is_whitespace,
 )
 
 _SINGLE = {
@@ -31,11 +30,12 @@ _SINGLE = {
     ord("+"): TokenType.ADD,
 }
 
-_SIMPLE_ESCAPES = frozenset(b'abfnrtv\\"')
-
 
 class Scanner(RuneReader):
     """``hcl/scanner.Scanner``."""
+
+    INTERPOLATION_HIDES_QUOTES = True
+    IDENTIFIER_EXTRA = (ord("-"), ord("."))
 
     def next(self) -> int:
         got = self._read_rune()
@@ -58,18 +58,11 @@ class Scanner(RuneReader):
         return ch
 
     def scan(self) -> Token:
-        ch = self.next()
-        while is_whitespace(ch):
-            ch = self.next()
-        start = self.src_pos.offset - self.last_char_len
-        pos = self.token_start()
-        kind = self._scan_token(ch)
-        end = self.src_pos.offset
-        return Token(kind, pos, self.text(start, end))
+        return Token(*self.scan_parts())
 
-    def _scan_token(self, ch: int) -> TokenType:
+    def scan_token(self, ch: int) -> TokenType:
         if is_letter(ch):
-            lit = self._scan_identifier()
+            lit = self.scan_identifier()
             return TokenType.BOOL if lit in ("true", "false") else TokenType.IDENT
         if is_decimal(ch):
             return self._scan_number(ch)
@@ -78,16 +71,13 @@ class Scanner(RuneReader):
         if ch in _SINGLE:
             return _SINGLE[ch]
         if ch == ord('"'):
-            self._scan_string()
+            self.scan_string()
             return TokenType.STRING
         if ch in (ord("#"), ord("/")):
             self._scan_comment(ch)
             return TokenType.COMMENT
         if ch == ord("."):
-            if is_decimal(self.peek()):
-                self._scan_exponent(self._scan_mantissa(self.peek()))
-                return TokenType.FLOAT
-            return TokenType.PERIOD
+            return TokenType.FLOAT if self.scan_leading_period() else TokenType.PERIOD
         if ch == ord("<"):
             self._scan_heredoc()
             return TokenType.HEREDOC
@@ -123,15 +113,9 @@ class Scanner(RuneReader):
     def _scan_number(self, ch: int) -> TokenType:
         if ch == ord("0"):
             return self._scan_zero_number()
-        self._scan_mantissa(ch)
+        self.scan_mantissa(ch)
         ch = self.next()
-        if ch in (ord("e"), ord("E")):
-            self._scan_exponent(ch)
-            return TokenType.FLOAT
-        if ch == ord("."):
-            ch = self._scan_fraction(ch)
-            if ch in (ord("e"), ord("E")):
-                self._scan_exponent(self.next())
+        if self.scan_float_tail(ch):
             return TokenType.FLOAT
         if ch != EOF_RUNE:
             self.unread()
@@ -155,41 +139,13 @@ class Scanner(RuneReader):
             ch = self.next()
             if ch in (ord("8"), ord("9")):
                 illegal_octal = True
-        if ch in (ord("e"), ord("E")):
-            self._scan_exponent(ch)
-            return TokenType.FLOAT
-        if ch == ord("."):
-            ch = self._scan_fraction(ch)
-            if ch in (ord("e"), ord("E")):
-                self._scan_exponent(self.next())
+        if self.scan_float_tail(ch):
             return TokenType.FLOAT
         if illegal_octal:
             self.err("illegal octal number")
         if ch != EOF_RUNE:
             self.unread()
         return TokenType.NUMBER
-
-    def _scan_mantissa(self, ch: int) -> int:
-        scanned = False
-        while is_decimal(ch):
-            ch = self.next()
-            scanned = True
-        if scanned and ch != EOF_RUNE:
-            self.unread()
-        return ch
-
-    def _scan_fraction(self, ch: int) -> int:
-        if ch == ord("."):
-            ch = self._scan_mantissa(self.peek())
-        return ch
-
-    def _scan_exponent(self, ch: int) -> int:
-        if ch in (ord("e"), ord("E")):
-            ch = self.next()
-            if ch in (ord("-"), ord("+")):
-                ch = self.next()
-            ch = self._scan_mantissa(ch)
-        return ch
 
     def _scan_heredoc(self) -> None:
         if self.next() != ord("<"):
@@ -231,41 +187,7 @@ class Scanner(RuneReader):
                 self.err("heredoc not terminated")
                 return
 
-    def _scan_string(self) -> None:
-        braces = 0
-        while True:
-            ch = self.next()
-            if (ch == 0x0A and braces == 0) or ch == EOF_RUNE:
-                self.err("literal not terminated")
-                return
-            if ch == ord('"') and braces == 0:
-                return
-            if braces == 0 and ch == ord("$") and self.peek() == ord("{"):
-                braces += 1
-                self.next()
-            elif braces > 0 and ch == ord("{"):
-                braces += 1
-            if braces > 0 and ch == ord("}"):
-                braces -= 1
-            if ch == ord("\\"):
-                self.scan_escape()
-
-    def scan_escape(self) -> int:
-        ch = self.next()
-        if ch in _SIMPLE_ESCAPES:
-            return ch
-        if ord("0") <= ch <= ord("7"):
-            return self._scan_digits(ch, 8, 3)
-        if ch == ord("x"):
-            return self._scan_digits(self.next(), 16, 2)
-        if ch == ord("u"):
-            return self._scan_digits(self.next(), 16, 4)
-        if ch == ord("U"):
-            return self._scan_digits(self.next(), 16, 8)
-        self.err("illegal char escape")
-        return ch
-
-    def _scan_digits(self, ch: int, base: int, n: int) -> int:
+    def scan_digits(self, ch: int, base: int, n: int) -> None:
         start = n
         while n > 0 and digit_val(ch) < base:
             ch = self.next()
@@ -276,13 +198,3 @@ class Scanner(RuneReader):
             self.err("illegal char escape")
         if n != start and ch != EOF_RUNE:
             self.unread()
-        return ch
-
-    def _scan_identifier(self) -> str:
-        offs = self.src_pos.offset - self.last_char_len
-        ch = self.next()
-        while is_letter(ch) or is_digit(ch) or ch in (ord("-"), ord(".")):
-            ch = self.next()
-        if ch != EOF_RUNE:
-            self.unread()
-        return self.text(offs, self.src_pos.offset)

@@ -15,7 +15,6 @@ token, an update whose body carries it), and is ``""`` elsewhere.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -90,6 +89,14 @@ def _raw_identity(acl: ACLService, request: Request) -> Identity:
         raise APIError(exc.raw_status, exc.message) from None
 
 
+def _management_write(request: Request) -> ACLService:
+    """A write's checks once its body is read: ACLs enabled, then a management token."""
+    acl = _service(request)
+    _require_enabled(acl)
+    _management(acl, request)
+    return acl
+
+
 def _management(acl: ACLService, request: Request) -> Identity:
     identity = _identity(acl, request)
     if not identity.is_management:
@@ -120,8 +127,8 @@ async def _body(request: Request) -> bytes:
 
 
 class _TableWatch:
-    """A table's last index as blocking queries wait on it: the state's index moving wakes the
-    waiter, which goes back to sleep until this table's index passes the one asked for."""
+    """A table's last index as blocking queries wait on it: each new index of the state wakes the
+    waiter, which sleeps again until this table's index passes the one asked for."""
 
     def __init__(self, agent: Agent, table: str) -> None:
         self.agent = agent
@@ -132,13 +139,7 @@ class _TableWatch:
         return self.agent.acl.store.table_index(self.table)
 
     async def wait_for_change(self, index: int, timeout: float) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self.modify_index <= index:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return
-            await self.agent.index.wait_for_change(self.agent.index.modify_index, remaining)
+        await self.agent.index.wait_until(lambda: self.modify_index > index, timeout)
 
 
 def _begin_read(request: Request) -> tuple[ACLService, Query]:
@@ -211,20 +212,14 @@ async def policy_specific(request: Request) -> Response:
     if request.method == "GET":
         return await _policy_get(request, name)
     if request.method == "DELETE":
-        acl = _service(request)
-        _require_enabled(acl)
-        _management(acl, request)
-        return _written(acl.delete_policy(name))
+        return _written(_management_write(request).delete_policy(name))
     try:
         body = decode_policy_body(await _body(request))
     except BodyError as exc:
         raise APIError(400, str(exc)) from None
     if body.name != name:
         raise APIError(400, "ACL policy name does not match request path")
-    acl = _service(request)
-    _require_enabled(acl)
-    _management(acl, request)
-    return _written(acl.upsert_policy(body))
+    return _written(_management_write(request).upsert_policy(body))
 
 
 async def _policy_get(request: Request, name: str) -> Response:
@@ -310,10 +305,7 @@ async def _token_upsert(request: Request, path_accessor: str | None) -> Response
         raise APIError(400, str(exc)) from None
     if path_accessor is not None and body.accessor_id != path_accessor:
         raise APIError(400, "ACL token accessor does not match request path")
-    acl = _service(request)
-    _require_enabled(acl)
-    _management(acl, request)
-    written = acl.upsert_token(body)
+    written = _management_write(request).upsert_token(body)
     return _token_response(
         written.token, written.secret, query_of(request), {"X-Nomad-Index": str(written.index)}
     )
@@ -335,10 +327,7 @@ async def token_specific(request: Request) -> Response:
     if request.method == "GET":
         return await _token_get(request, accessor)
     if request.method == "DELETE":
-        acl = _service(request)
-        _require_enabled(acl)
-        _management(acl, request)
-        return _written(acl.delete_token(accessor))
+        return _written(_management_write(request).delete_token(accessor))
     return await _token_upsert(request, accessor)
 
 

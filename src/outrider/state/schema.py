@@ -68,13 +68,13 @@ MIGRATIONS: list[str] = [
     DROP TABLE acl_tokens;
     CREATE TABLE acl_policies (
         name   TEXT PRIMARY KEY,
-        policy TEXT NOT NULL                -- JSON ACLPolicy (Name, Description, Rules, JobACL, Hash, indexes)
+        policy TEXT NOT NULL                -- JSON of the policy: name, description, rules, job ACL, hash, indexes
     );
     CREATE TABLE acl_tokens (
         accessor_key TEXT PRIMARY KEY,      -- the AccessorID as 32 lowercase hex digits
         secret_hash  BLOB NOT NULL UNIQUE,  -- SHA-256 of the lower-cased SecretID; the secret is never stored
         create_index INTEGER NOT NULL,
-        token        TEXT NOT NULL          -- JSON ACLToken without its SecretID
+        token        TEXT NOT NULL          -- JSON of the token's fields; the SecretID is not one of them
     );
     CREATE INDEX acl_tokens_by_create_index ON acl_tokens (create_index, accessor_key);
     """,
