@@ -47,9 +47,10 @@ def select(
     ``prefix_key`` is the UUID-index form of ``?prefix=`` (already validated), or ``None``.
     """
     if prefix_key is not None:
+        # The UUID index orders by the decoded bytes: lowercase hex order.
         chosen = sorted(
             (t for t in tokens if index_key(t.accessor_id).startswith(prefix_key)),
-            key=lambda t: t.accessor_id,
+            key=lambda t: index_key(t.accessor_id),
         )
         token_of, compare = (lambda t: t.accessor_id), (lambda t, target: _compare(t.accessor_id, target))
     else:
