@@ -681,7 +681,7 @@ NOMAD_500_PREFIXES = (
 )
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
     max_leaves=8,
 )

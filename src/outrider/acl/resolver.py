@@ -48,10 +48,12 @@ class TokenError(Exception):
         self.raw_status = raw_status
 
     def raw(self) -> ACLRequestError:
+        """The error as ``token/self`` and ``GET token/<id>`` answer it."""
         return ACLRequestError(self.raw_status, self.message)
 
     @staticmethod
     def denied() -> ACLRequestError:
+        """The error as every other server endpoint answers any token problem."""
         return ACLRequestError(403, PERMISSION_DENIED)
 
 

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from outrider.acl.bodies import EMPTY_BODY, BodyError, decode_bootstrap, decode_policy_body, decode_token
 from outrider.acl.errors import ACLRequestError
-from outrider.acl.resolver import ANONYMOUS_POLICY, Identity, TokenError
+from outrider.acl.resolver import ANONYMOUS_POLICY, PERMISSION_DENIED, TOKEN_NOT_FOUND, Identity, TokenError
 from outrider.acl.service import ACLService
 from outrider.acl.store import POLICY_TABLE, TOKEN_TABLE
 from outrider.acl.token import ACLToken
@@ -78,7 +78,7 @@ def _identity(acl: ACLService, request: Request) -> Identity:
     try:
         return acl.resolver.resolve_request(request)
     except TokenError:
-        raise APIError(403, TokenError.denied().message) from None
+        raise TokenError.denied() from None
 
 
 def _raw_identity(acl: ACLService, request: Request) -> Identity:
@@ -86,7 +86,7 @@ def _raw_identity(acl: ACLService, request: Request) -> Identity:
     try:
         return acl.resolver.resolve_request(request)
     except TokenError as exc:
-        raise APIError(exc.raw_status, exc.message) from None
+        raise exc.raw() from None
 
 
 def _management_write(request: Request) -> ACLService:
@@ -100,7 +100,7 @@ def _management_write(request: Request) -> ACLService:
 def _management(acl: ACLService, request: Request) -> Identity:
     identity = _identity(acl, request)
     if not identity.is_management:
-        raise APIError(403, TokenError.denied().message)
+        raise APIError(403, PERMISSION_DENIED)
     return identity
 
 
@@ -232,7 +232,7 @@ async def _policy_get(request: Request, name: str) -> Response:
         and not identity.is_management
         and name not in (identity.token.policies or ())
     ):
-        raise APIError(403, TokenError.denied().message)
+        raise APIError(403, PERMISSION_DENIED)
     await _wait(request, query, POLICY_TABLE)
     record = acl.store.policy(name)
     if record is None:
@@ -248,7 +248,7 @@ async def _policy_self(request: Request) -> Response:
     if request.method != "GET":
         raise APIError(405, INVALID_METHOD)
     if not is_uuid(token_of(request)):
-        raise APIError(403, TokenError.denied().message)
+        raise APIError(403, PERMISSION_DENIED)
     acl, query = _begin_read(request)
     identity = _identity(acl, request)
     await _wait(request, query, POLICY_TABLE)
@@ -342,11 +342,11 @@ async def _token_get(request: Request, accessor: str) -> Response:
     token = acl.store.token(key)
     if token is None:
         if identity.is_management:
-            raise APIError(404, "ACL token not found")
-        raise APIError(403, TokenError.denied().message)
+            raise APIError(404, TOKEN_NOT_FOUND)
+        raise APIError(403, PERMISSION_DENIED)
     own = identity.secret != "" and acl.store.secret_matches(key, identity.secret)
     if not (identity.is_management or own):
-        raise APIError(403, TokenError.denied().message)
+        raise APIError(403, PERMISSION_DENIED)
     return _token_response(token, identity.secret if own else "", query, _read_headers(token.modify_index))
 
 
