@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outrider.acl.errors import ACLRequestError
 from outrider.acl.policy import PolicyError, parse_policy
 from outrider.acl.policy_model import rules_json
+from outrider.acl.policy_record import validate_policy
 
 READ = [
     "list-jobs", "parse-job", "read-job", "csi-list-volume", "csi-read-volume", "read-job-scaling",
@@ -337,8 +343,6 @@ def test_strict_mode_accounts_for_every_labelled_block(rules: str) -> None:
 
 # -- anything at all is a policy or a PolicyError, never a crash ----------------------------------
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 HCL_PIECES = st.sampled_from([
     "namespace", "node_pool", "host_volume", "agent", "node", "operator", "quota", "plugin", "sentinel",
@@ -382,7 +386,44 @@ def test_any_text_never_crashes(rules: str) -> None:
     )
 )
 def test_json_documents_never_crash(doc: dict[str, object]) -> None:
-    import json
-
     _parses_or_refuses(json.dumps(doc))
     _parses_or_refuses(json.dumps(doc) + ",")
+
+
+# -- a stored policy's own checks (ACLPolicy.Validate), all reported together ---------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "description", "rules", "job_acl", "errors"),
+    [
+        ("ok-1", "", "", None, []),
+        ("a_b", "", "", None, ["invalid name 'a_b'"]),
+        ("", "", "", None, ["invalid name ''"]),
+        ("x" * 129, "", "", None, [f"invalid name '{'x' * 129}'"]),
+        ("p", "", "invalid", None, [
+            "failed to parse rules: Failed to parse ACL Policy: At 1:9: key 'invalid' expected start of object "
+            "('{') or assignment ('=')"
+        ]),
+        ("p", "é" * 129, "", None, ["description longer than 256"]),
+        ("p", "", "", {"Namespace": "", "JobID": "j", "Group": "", "Task": ""}, ["namespace must be set to set job ID"]),
+        ("p", "", "", {"Namespace": "n", "JobID": "", "Group": "g", "Task": ""}, ["job ID must be set to set group"]),
+        ("p", "", "", {"Namespace": "n", "JobID": "j", "Group": "", "Task": "t"}, ["group must be set to set task"]),
+        ("a b", "d" * 300, "bogus {}\nnode { policy = \"read\" }", {"Namespace": "", "JobID": "", "Group": "", "Task": "t"}, [
+            "invalid name 'a b'",
+            "failed to parse rules: Invalid or duplicate policy keys: bogus",
+            "description longer than 256",
+            "group must be set to set task",
+        ]),
+    ],
+)  # fmt: skip
+def test_policy_validation(
+    name: str, description: str, rules: str, job_acl: dict[str, str] | None, errors: list[str]
+) -> None:
+    if not errors:
+        validate_policy(name, description, rules, job_acl)
+        return
+    with pytest.raises(ACLRequestError) as exc:
+        validate_policy(name, description, rules, job_acl)
+    count = "1 error occurred" if len(errors) == 1 else f"{len(errors)} errors occurred"
+    expected = f"policy 0 invalid: {count}:\n" + "".join(f"\t* {e}\n" for e in errors) + "\n"
+    assert (exc.value.status, exc.value.message) == (400, expected)

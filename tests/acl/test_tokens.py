@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 
@@ -87,7 +88,7 @@ def test_single_token_json_order_and_shape() -> None:
     token = bootstrap_like()
     digest = hashlib.blake2b(b"Bootstrap Tokenmanagementglobal", digest_size=32).digest()
     assert token.hash == digest
-    expected_hash = json.dumps(__import__("base64").b64encode(digest).decode())
+    expected_hash = json.dumps(base64.b64encode(digest).decode())
     assert token.to_json(S1).decode() == (
         '{"ExpirationTTL":"","AccessorID":"' + A1 + '","SecretID":"' + S1 + '","Name":"Bootstrap Token",'
         '"Type":"management","Policies":null,"Roles":null,"Global":true,"Hash":' + expected_hash + ","

@@ -3,17 +3,22 @@ policies, tokens, token extraction, blocking reads, and a state file that never 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import nomad
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from outrider.acl.bodies import parse_rfc3339
 from tests.conftest import AgentProcess, start_agent
 
 pytestmark = pytest.mark.functional
@@ -445,8 +450,6 @@ def test_create_with_ttl(http_acl: httpx.Client, mgmt: dict[str, str]) -> None:
     assert (
         token["ExpirationTTL"] == "10h0m0s" and token["Policies"] == ["readonly"] and token["Global"] is False
     )
-    from outrider.acl.bodies import parse_rfc3339
-
     created, expires = parse_rfc3339(token["CreateTime"]), parse_rfc3339(token["ExpirationTime"])
     assert created and expires and expires - created == 10 * 3600 * 10**9
 
@@ -668,10 +671,6 @@ def test_state_never_holds_a_secret(acl_agent: AgentProcess, http_acl: httpx.Cli
 
 # -- hostile input: Nomad's own 500s only, with their texts; everything else a clear 4xx -------------
 
-from urllib.parse import quote  # noqa: E402
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 NOMAD_500_PREFIXES = (
     "acl token lookup failed: index error: ",
@@ -681,7 +680,11 @@ NOMAD_500_PREFIXES = (
 )
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
     max_leaves=8,
 )
@@ -719,9 +722,7 @@ def test_token_bodies(http_acl: httpx.Client, mgmt: dict[str, str], body: dict[s
 
 
 @FUZZ
-@given(
-    body=st.one_of(json_values.map(lambda v: __import__("json").dumps(v).encode()), st.binary(max_size=200))
-)
+@given(body=st.one_of(json_values.map(lambda v: json.dumps(v).encode()), st.binary(max_size=200)))
 def test_policy_bodies(http_acl: httpx.Client, mgmt: dict[str, str], body: bytes) -> None:
     resp = http_acl.put("/v1/acl/policy/fuzz", headers=mgmt, content=body)
     judge(resp)
