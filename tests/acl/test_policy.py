@@ -245,7 +245,7 @@ def test_rules_json_of_the_reference_example() -> None:
 NS = "&acl.NamespacePolicy{{Name:{name}, Policy:{policy}, Capabilities:{caps}, Variables:(*acl.VariablesPolicy)(nil)}}"
 NIL = "[]string(nil)"
 
-# Every validation text, in the order Nomad checks (spec: policy language, validation order).
+# Every validation text, in the order acl/policy.go Parse checks.
 ERRORS = [
     ("   ", "Invalid policy:    "),
     ("# only a comment", "Invalid policy: # only a comment"),

@@ -10,7 +10,8 @@ from outrider.http.drain import DrainBodyMiddleware, declared_length
 from outrider.http.request_metrics import RequestMetrics
 from outrider.stats.metrics import REGISTRY, Registry
 
-# Nomad wraps every endpoint in CORS except the node-wide GC (spec §1.2) and the ACL API.
+# Nomad wraps every endpoint in CORS except the node-wide GC and the ACL API
+# (command/agent/http.go registerHandlers: these are registered without wrapCORS).
 _NOT_CORS = frozenset({"/v1/client/gc"})
 _NOT_CORS_PREFIX = "/v1/acl/"
 _SIMPLE_METHODS = frozenset({"GET", "HEAD"})

@@ -70,7 +70,7 @@ def query_of(request: Request) -> Query:
 
 
 def token_of(request: Request) -> str:
-    """The request's ACL secret, as Nomad's ``parseToken`` finds it (spec §1.6); never the query string.
+    """The request's ACL secret, as ``command/agent/http.go`` ``parseToken`` finds it; never the query string.
 
     A non-empty ``X-Nomad-Token`` wins, trimmed, even when trimming leaves nothing
     (anonymous, e.g. a lone vertical tab); otherwise ``Authorization: Bearer <token>`` (first word after the
