@@ -38,10 +38,16 @@ def test_missing_data_dir_is_a_clear_error() -> None:
     assert "--data-dir" in result.stderr
 
 
-def test_acl_enabled_refuses_to_start(tmp_path: Path) -> None:
-    result = run_cli("agent", "--data-dir", str(tmp_path), "--http-port", "0", "--acl-enabled")
-    assert result.returncode == 2
-    assert "ACL" in result.stderr
+@pytest.mark.functional
+def test_acl_enabled_starts_with_the_acl_api_on(tmp_path: Path) -> None:
+    import httpx
+
+    proc = start_agent(tmp_path, "--acl-enabled")
+    try:
+        assert httpx.get(proc.url + "/v1/acl/token/self", timeout=10).json()["AccessorID"] == "anonymous"
+        assert httpx.get(proc.url + "/v1/acl/policies", timeout=10).json() == []
+    finally:
+        assert proc.stop() == 0
 
 
 @pytest.mark.functional

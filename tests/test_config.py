@@ -162,3 +162,32 @@ def test_rotation_grace(tmp_path: Path) -> None:
     cfg.rotation_grace = -1.0
     with pytest.raises(ConfigError, match=r"client\.rotation_grace must not be negative"):
         cfg.finalize()
+
+
+def test_acl_block(tmp_path: Path) -> None:
+    path = tmp_path / "acl.hcl"
+    path.write_text(
+        'acl {\n  enabled = true\n  token_min_expiration_ttl = "30s"\n  token_max_expiration_ttl = "48h"\n}\n'
+    )
+    cfg = AgentConfig()
+    assert (cfg.acl_enabled, cfg.acl_token_min_expiration_ttl, cfg.acl_token_max_expiration_ttl) == (
+        False,
+        60 * 10**9,
+        24 * 3600 * 10**9,
+    )
+    apply_file(cfg, load_file(str(path)))
+    assert (cfg.acl_enabled, cfg.acl_token_min_expiration_ttl, cfg.acl_token_max_expiration_ttl) == (
+        True,
+        30 * 10**9,
+        48 * 3600 * 10**9,
+    )
+    flags = build_config(_parser().parse_args(["agent", "--data-dir", str(tmp_path), "--acl-enabled"]))
+    assert flags.acl_enabled
+
+
+def test_acl_ttl_errors_use_go_text(tmp_path: Path) -> None:
+    path = tmp_path / "acl.json"
+    path.write_text(json.dumps({"acl": {"token_max_expiration_ttl": "1d"}}))
+    with pytest.raises(ConfigError) as exc:
+        apply_file(AgentConfig(), load_file(str(path)))
+    assert str(exc.value) == 'acl.token_max_expiration_ttl: time: unknown unit "d" in duration "1d"'

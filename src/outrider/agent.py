@@ -12,6 +12,7 @@ from typing import Protocol
 
 from outrider import __version__
 from outrider.acl.authorizer import Authorizer
+from outrider.acl.service import ACLService, ACLSettings
 from outrider.allocs import AllocRegistry
 from outrider.config import AgentConfig
 from outrider.jobs.manager import JobManager
@@ -62,6 +63,13 @@ class Agent:
         self.allocs = AllocRegistry(self.db, config.alloc_dir)
         self.meta = MetaStore(self.db, static_meta(config.meta))
         self.authorizer = Authorizer(config.acl_enabled)
+        self.acl = ACLService(
+            self.db,
+            config.data_dir,
+            ACLSettings(
+                config.acl_enabled, config.acl_token_min_expiration_ttl, config.acl_token_max_expiration_ttl
+            ),
+        )
         self.runner = TaskRunnerService(self.db, self.allocs, config)
         self.jobs = JobManager(config, self.node_id, self.db, self.allocs, self.runner)
         self.streams = StreamService(Watcher(config.watcher, config.poll_interval), stopping=self.stopping)
@@ -86,6 +94,7 @@ class Agent:
         )
         self.services: tuple[Service, ...] = (
             self.runner,
+            self.acl,
             self.streams,
             self.host_stats,
             self.alloc_stats,

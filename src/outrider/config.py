@@ -44,6 +44,9 @@ class AgentConfig:
     node_pool: str = "default"
     meta: dict[str, str] = field(default_factory=dict)
     acl_enabled: bool = False
+    # acl { token_min_expiration_ttl, token_max_expiration_ttl }, in nanoseconds (Nomad: 1m and 24h).
+    acl_token_min_expiration_ttl: int = 60 * 10**9
+    acl_token_max_expiration_ttl: int = 24 * 3600 * 10**9
     collection_interval: float = 1.0
     server: str = "hypercorn"
     watcher: str = "auto"
@@ -164,7 +167,7 @@ def apply_file(cfg: AgentConfig, data: dict[str, Any]) -> None:
     if "client" in data:
         _apply_client(cfg, _blocks(data["client"]))
     if "acl" in data:
-        cfg.acl_enabled = bool(_blocks(data["acl"]).get("enabled", False))
+        _apply_acl(cfg, _blocks(data["acl"]))
     if "telemetry" in data:
         tel = _blocks(data["telemetry"])
         if "collection_interval" in tel:
@@ -173,6 +176,19 @@ def apply_file(cfg: AgentConfig, data: dict[str, Any]) -> None:
         cfg.response_headers.update(
             {str(k): str(v) for k, v in _blocks(data["http_api_response_headers"]).items()}
         )
+
+
+def _apply_acl(cfg: AgentConfig, acl: dict[str, Any]) -> None:
+    from outrider.goduration import GoDurationError
+    from outrider.goduration import parse_duration as parse_go_duration
+
+    cfg.acl_enabled = bool(acl.get("enabled", False))
+    for key in ("token_min_expiration_ttl", "token_max_expiration_ttl"):
+        if key in acl:
+            try:
+                setattr(cfg, f"acl_{key}", parse_go_duration(str(acl[key])))
+            except GoDurationError as exc:
+                raise ConfigError(f"acl.{key}: {exc}") from None
 
 
 def _apply_client(cfg: AgentConfig, client: dict[str, Any]) -> None:

@@ -14,7 +14,9 @@ __all__ = [
     "GoNumError",
     "GoRangeError",
     "GoSyntaxError",
+    "fold_ascii",
     "format_rfc3339nano",
+    "format_rfc3339nano_utc",
     "parse_atoi",
     "parse_bool",
     "parse_int",
@@ -97,6 +99,27 @@ def quote(s: str | bytes) -> str:
     if s.isprintable() and '"' not in s and "\\" not in s:
         return f'"{s}"'
     return '"' + "".join(map(_escape, s)) + '"'
+
+
+def fold_ascii(s: str) -> str | None:
+    """``s`` folded as Go's ``strings.EqualFold`` would to compare it with an ASCII name.
+
+    Two strings are EqualFold-equal to an ASCII ``name`` exactly when this gives
+    ``name.lower()``: ASCII letters fold to lower case, the long s (U+017F) to ``s`` and
+    the Kelvin sign (U+212A) to ``k``; any other non-ASCII character can match no
+    ASCII letter, so the result is ``None``.
+    """
+    out = []
+    for ch in s:
+        if ch.isascii():
+            out.append(ch.lower())
+        elif ch == "\u017f":
+            out.append("s")
+        elif ch == "\u212a":
+            out.append("k")
+        else:
+            return None
+    return "".join(out)
 
 
 class GoNumError(ValueError):
@@ -207,6 +230,17 @@ def format_rfc3339nano(ns: int) -> str:
         if len(_SECONDS_CACHE) >= _SECONDS_CACHE_MAX:
             _SECONDS_CACHE.clear()
         _SECONDS_CACHE[key] = (head, zone)
+    return _with_fraction(head, zone, frac)
+
+
+def _with_fraction(head: str, zone: str, frac: int) -> str:
     if frac:
         return f"{head}.{f'{frac:09d}'.rstrip('0')}{zone}"
     return head + zone
+
+
+def format_rfc3339nano_utc(ns: int) -> str:
+    """Go ``t.UTC().Format(time.RFC3339Nano)``: as :func:`format_rfc3339nano`, always ending in ``Z``."""
+    sec, frac = divmod(ns, 1_000_000_000)
+    head, zone = _format_second(time.gmtime(sec))
+    return _with_fraction(head, zone, frac)

@@ -108,6 +108,10 @@ def test_operator_headers_on_errors_too(run: Callable[[Any], Any], tmp_path: Pat
         ({"X-Nomad-Token": "  abc  "}, "abc"),
         ({"X-Nomad-Token": "abc", "Authorization": "Bearer other"}, "abc"),
         ({"X-Nomad-Token": "   ", "Authorization": "Bearer other"}, "other"),
+        # Not blank to Go's header parser, blank after TrimSpace: anonymous, Authorization unread.
+        ({"X-Nomad-Token": " \x0b ", "Authorization": "Bearer other"}, ""),
+        ({"Authorization": "Bearer a", "X-Nomad-Token": "b"}, "b"),
+        ({"X-Nomad-Token": "", "Authorization": "Bearer other"}, "other"),
         ({"Authorization": "bearer  tok  extra"}, "tok"),
         ({"Authorization": "BEARER tok"}, "tok"),
         ({"Authorization": "Basic dXNlcg=="}, ""),

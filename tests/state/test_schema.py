@@ -45,7 +45,8 @@ TABLES = {
     "job_versions": ["namespace", "id", "version", "spec"],
     "task_states": ["alloc_id", "task", "state", "handle"],
     "dynamic_meta": ["key", "value"],
-    "acl_tokens": ["accessor_id", "secret_id", "token"],
+    "acl_policies": ["name", "policy"],
+    "acl_tokens": ["accessor_key", "secret_hash", "create_index", "token"],
     "counters": ["name", "value"],
 }
 

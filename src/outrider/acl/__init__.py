@@ -1,1 +1,1 @@
-"""Access control: who may do what, asked by every endpoint before it acts."""
+"""Nomad's ACL system: the policy language, compiled ACLs, tokens, their state and resolution."""

@@ -85,11 +85,6 @@ def run_agent(cfg: AgentConfig) -> int:
     setup_logging(cfg.log_level, cfg.log_json)
     _raise_fd_limit()
     _impl.warn_if_degraded()
-    if cfg.acl_enabled:
-        raise ConfigError(
-            "acl.enabled is set, but this version of Outrider cannot enforce ACLs yet; "
-            "refusing to start rather than serve without them (unset acl { enabled })"
-        )
     try:
         sock = bind_socket(cfg.bind_addr, cfg.http_port)
     except OSError as exc:

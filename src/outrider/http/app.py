@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from outrider.agent import Agent
 from outrider.http import (
+    routes_acl,
     routes_agent,
     routes_alloc,
     routes_fs,
@@ -52,6 +53,7 @@ ROUTE_MODULES: list[ModuleType] = [
     routes_metrics,
     routes_jobs,
     routes_alloc,
+    routes_acl,
 ]
 
 

@@ -10,8 +10,10 @@ from outrider.http.drain import DrainBodyMiddleware, declared_length
 from outrider.http.request_metrics import RequestMetrics
 from outrider.metrics import REGISTRY, Registry
 
-# Nomad wraps every endpoint in CORS except the node-wide GC (spec §1.2).
+# Nomad wraps every endpoint in CORS except the node-wide GC and the ACL API
+# (command/agent/http.go registerHandlers: these are registered without wrapCORS).
 _NOT_CORS = frozenset({"/v1/client/gc"})
+_NOT_CORS_PREFIX = "/v1/acl/"
 _SIMPLE_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -47,7 +49,8 @@ class ResponseHeaders:
 
         The returned list is shared between requests: read it, never change it.
         """
-        cors = scope["path"] not in _NOT_CORS
+        path = scope["path"]
+        cors = path not in _NOT_CORS and not path.startswith(_NOT_CORS_PREFIX)
         origin = None
         acrm = None
         for name, value in scope["headers"]:

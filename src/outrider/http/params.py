@@ -70,17 +70,26 @@ def query_of(request: Request) -> Query:
 
 
 def token_of(request: Request) -> str:
-    """The request's ACL secret: ``X-Nomad-Token``, else ``Authorization: Bearer`` (spec §1.6)."""
+    """The request's ACL secret, as ``command/agent/http.go`` ``parseToken`` finds it; never the query string.
+
+    A non-empty ``X-Nomad-Token`` wins, trimmed, even when trimming leaves nothing
+    (anonymous, e.g. a lone vertical tab); otherwise ``Authorization: Bearer <token>`` (first word after the
+    scheme); any other scheme is ignored. The first value of each header counts.
+    """
     # Scans the raw ASGI headers: every request asks, so skip building a Headers object.
-    auth = b""
+    nomad: bytes | None = None
+    auth: bytes | None = None
     for name, value in request.scope["headers"]:
-        if name == b"x-nomad-token":
-            token = value.decode("latin-1").strip()
-            if token:
-                return token
-        elif name == b"authorization" and not auth:
+        if name == b"x-nomad-token" and nomad is None:
+            nomad = value
+        elif name == b"authorization" and auth is None:
             auth = value
-    parts = auth.decode("latin-1").split(" ")
+    # Go's header parsing drops spaces and tabs around a value; what else TrimSpace removes
+    # (a vertical tab, say) still makes the header count, for an empty token.
+    value = (nomad or b"").decode("latin-1").strip(" \t")
+    if value:
+        return value.strip()
+    parts = (auth or b"").decode("latin-1").split(" ")
     if len(parts) >= 2 and parts[0].lower() == "bearer":
         rest = " ".join(parts[1:]).strip()
         return rest.split(" ")[0] if rest else ""

@@ -97,16 +97,30 @@ class StateDB:
 
         Once committed, the new value is reported to :attr:`on_index` (``name, value``).
         """
+        with self.indexed_transaction(name) as (_conn, value):
+            pass
+        return value
+
+    @contextlib.contextmanager
+    def indexed_transaction(
+        self, name: str = "raft", tables: tuple[str, ...] = ()
+    ) -> Iterator[tuple[sqlite3.Connection, int]]:
+        """One transaction that takes the next value of counter ``name`` for the writes it holds.
+
+        The value is also recorded as the last index of each of ``tables`` (counters
+        of that name), and reported to :attr:`on_index` once committed.
+        """
         with self.transaction() as conn:
             row = conn.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
             value = (int(row[0]) if row else 0) + 1
-            conn.execute(
-                "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = ?",
-                (name, value, value),
-            )
+            for counter in (name, *tables):
+                conn.execute(
+                    "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = ?",
+                    (counter, value, value),
+                )
+            yield conn, value
         if self.on_index is not None:
             self.on_index(name, value)
-        return value
 
     def current_index(self, name: str = "raft") -> int:
         """The latest value :meth:`next_index` handed out, without taking a new one."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 
 
 class IndexWatch:
@@ -36,9 +37,16 @@ class IndexWatch:
         A client may name an index ahead of ours: newer indexes that are still not
         past it keep it waiting, as Nomad's state store does.
         """
+        await self.wait_until(lambda: self.modify_index > index, timeout)
+
+    async def wait_until(self, done: Callable[[], bool], timeout: float) -> None:
+        """Return once ``done()`` holds (checked at each new index), or after ``timeout`` seconds.
+
+        For readers of a part of the state with an index of its own, such as a table.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.modify_index <= index:
+        while not done():
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return

@@ -75,4 +75,20 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO job_versions (namespace, id, version, spec) SELECT namespace, id, version, spec FROM jobs;
     """,
+    # 2 -> 3: ACL policies and tokens. The first step's acl_tokens table kept SecretIDs in
+    # plain text and was never written; tokens now keep only a digest of theirs.
+    """
+    DROP TABLE acl_tokens;
+    CREATE TABLE acl_policies (
+        name   TEXT PRIMARY KEY,
+        policy TEXT NOT NULL                -- JSON of the policy: name, description, rules, job ACL, hash, indexes
+    );
+    CREATE TABLE acl_tokens (
+        accessor_key TEXT PRIMARY KEY,      -- the AccessorID as 32 lowercase hex digits
+        secret_hash  BLOB NOT NULL UNIQUE,  -- SHA-256 of the lower-cased SecretID; the secret is never stored
+        create_index INTEGER NOT NULL,
+        token        TEXT NOT NULL          -- JSON of the token's fields; the SecretID is not one of them
+    );
+    CREATE INDEX acl_tokens_by_create_index ON acl_tokens (create_index, accessor_key);
+    """,
 ]
