@@ -80,7 +80,7 @@ async def jobs_root(request: Request) -> Response:
     if request.method == "GET":
         namespace = _namespace(query)
         agent.authorizer.allow_namespace(token_of(request), namespace, auth.LIST_JOBS, auth.READ_JOB)
-        await block(agent, query, agent.index)
+        await block(request, query, agent.index)
         prefix = query.get("prefix")
         records = jobs.store.all(None if namespace == "*" else namespace)
         stubs = [job_stub(r, jobs.allocs_of(r.namespace, r.id)) for r in records if r.id.startswith(prefix)]
@@ -119,7 +119,7 @@ async def job_specific(request: Request) -> Response:
             if request.method != "GET":
                 raise APIError(405, INVALID_METHOD)
             agent.authorizer.allow_namespace(token, namespace, auth.READ_JOB)
-            await block(agent, query, agent.index)
+            await block(request, query, agent.index)
             allocs = jobs.allocs_of(namespace, job_id)
             if suffix == "/allocations":
                 node = (agent.node_id, agent.config.node_name)
@@ -130,7 +130,7 @@ async def job_specific(request: Request) -> Response:
             return _read(job_summary(rec, allocs), query, jobs)
     if request.method == "GET":
         agent.authorizer.allow_namespace(token, namespace, auth.READ_JOB)
-        await block(agent, query, agent.index)
+        await block(request, query, agent.index)
         rec = jobs.store.get(namespace, path)
         if rec is None:
             raise APIError(404, "job not found")
@@ -166,7 +166,7 @@ async def allocations(request: Request) -> Response:
         raise APIError(405, INVALID_METHOD)
     namespace = _namespace(query)
     agent.authorizer.allow_namespace(token_of(request), namespace, auth.READ_JOB)
-    await block(agent, query, agent.index)
+    await block(request, query, agent.index)
     prefix = query.get("prefix")
     with_states = query.get("task_states") != "false"
     found = sorted(
@@ -205,7 +205,7 @@ async def allocation_specific(request: Request) -> Response:
     if request.method != "GET":
         raise APIError(405, INVALID_METHOD)
     agent.authorizer.allow_namespace(token, alloc.namespace, auth.READ_JOB)
-    await block(agent, query, agent.index)
+    await block(request, query, agent.index)
     return _read(alloc_json(alloc, agent.runner, agent.node_id, agent.config.node_name), query, jobs)
 
 

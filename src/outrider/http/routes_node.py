@@ -168,7 +168,7 @@ async def node_get(request: Request) -> Response:
     agent.authorizer.allow_node(token_of(request), write=False)
     if request.path_params["node_id"] != agent.node_id:
         raise APIError(404, "node not found")
-    await block(agent, query, agent.meta)
+    await block(request, query, agent.meta)
     node = node_view(request, agent)
     return json_response(node, query, headers=_query_headers(node["ModifyIndex"]))
 
@@ -182,7 +182,7 @@ async def nodes_list(request: Request) -> Response:
     agent.authorizer.allow_node(token_of(request), write=False)
     resources = _bool_param(query, "resources")
     os_attrs = _bool_param(query, "os")
-    await block(agent, query, agent.meta)
+    await block(request, query, agent.meta)
     node = node_view(request, agent)
     stubs = [node_stub(node, resources, os_attrs)] if node["ID"].startswith(query.get("prefix")) else []
     return json_response(stubs, query, headers=_query_headers(node["ModifyIndex"]))
