@@ -111,6 +111,9 @@ def start_agent(ws: Workspace, server: str, pure: bool = False) -> AgentProcess:
     """Start an agent serving the workspace's alloc dir with ``server``; ``pure`` forces the twins."""
     data_dir = ws.fresh_dir("agent-data")
     log = data_dir.parent / f"{data_dir.name}.log"
+    # Thousands of followers come from one address: Nomad's per-client cap would refuse them.
+    config = data_dir.parent / f"{data_dir.name}.hcl"
+    config.write_text("limits {\n  http_max_conns_per_client = 0\n}\n")
     env = {k: v for k, v in os.environ.items() if k != "OUTRIDER_PURE"}
     if pure:
         env["OUTRIDER_PURE"] = "1"
@@ -128,6 +131,8 @@ def start_agent(ws: Workspace, server: str, pure: bool = False) -> AgentProcess:
         str(ws.alloc_dir),
         "--server",
         server,
+        "--config",
+        str(config),
         "--log-level",
         "warn",
     ]
