@@ -11,10 +11,11 @@ ERROR_MEDIA_TYPE = "text/plain; charset=utf-8"
 class APIError(Exception):
     """An error answered as ``status`` with ``message`` as the whole body."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers
 
 
 def unknown_alloc(alloc_id: str) -> APIError:
@@ -27,12 +28,15 @@ def permission_denied() -> APIError:
     return APIError(403, "Permission denied")
 
 
-def error_response(status: int, message: str) -> Response:
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        message.encode("utf-8", "surrogateescape"), status_code=status, media_type=ERROR_MEDIA_TYPE
+        message.encode("utf-8", "surrogateescape"),
+        status_code=status,
+        media_type=ERROR_MEDIA_TYPE,
+        headers=headers,
     )
 
 
 async def handle_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, APIError)
-    return error_response(exc.status, exc.message)
+    return error_response(exc.status, exc.message, exc.headers)
