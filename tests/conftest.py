@@ -24,6 +24,23 @@ from outrider.fs.allocdir import build_alloc_dir
 READY = re.compile(r"HTTP API at (http://\S+)")
 START_TIMEOUT = 30.0
 
+# ``pytest --server NAME`` serves every test agent that does not pick its own with NAME.
+_server: str | None = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--server",
+        choices=("hypercorn", "uvicorn", "granian"),
+        default=None,
+        help="HTTP server of the test agents (default: the agent's own, hypercorn)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _server
+    _server = config.getoption("--server")
+
 
 @dataclass
 class AgentProcess:
@@ -91,6 +108,8 @@ def start_agent(data_dir: Path, *extra: str, env: dict[str, str] | None = None) 
         str(data_dir),
         *extra,
     ]
+    if _server is not None and "--server" not in extra:
+        cmd += ["--server", _server]
     full_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full_env)
     assert proc.stdout is not None
