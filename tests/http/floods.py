@@ -10,7 +10,7 @@ import contextlib
 import importlib.util
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -37,6 +37,18 @@ def agent_under(tmp_path_factory: pytest.TempPathFactory, server: str, limits: s
         yield agent
     finally:
         assert agent.stop() == 0, "".join(agent.output)
+
+
+def agents_under_every_server(limits: str) -> Callable[..., Iterator[AgentProcess]]:
+    """A module-scoped fixture: one agent per server in :data:`SERVERS`, each with ``limits``."""
+
+    @pytest.fixture(scope="module", params=SERVERS)
+    def fixture(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    ) -> Iterator[AgentProcess]:
+        yield from agent_under(tmp_path_factory, request.param, limits)
+
+    return fixture
 
 
 def server_of(agent: AgentProcess) -> str:
@@ -98,24 +110,32 @@ def closed_by_server(sock: socket.socket, within: float) -> float | None:
     return time.monotonic() - start
 
 
+# The tests' own questions come from an address of their own, so they never count
+# towards (or against) the per-client cap of the connections under test (127.0.0.1).
+SIDE_ADDRESS = "127.0.0.3"
+
+
+def side_get(agent: AgentProcess, path: str) -> httpx.Response:
+    """``GET path`` from :data:`SIDE_ADDRESS`, on a connection of its own."""
+    transport = httpx.HTTPTransport(local_address=SIDE_ADDRESS)
+    with httpx.Client(base_url=agent.url, timeout=10.0, transport=transport) as client:
+        return client.get(path)
+
+
 def settled_baseline(agent: AgentProcess) -> int:
     """The agent's descriptor count once it is idle (bounded wait)."""
-    with httpx.Client(base_url=agent.url, timeout=10.0) as client:
-        assert client.get("/v1/agent/health").status_code == 200
+    assert side_get(agent, "/v1/agent/health").status_code == 200
     time.sleep(0.3)
     return agent.open_fds()
 
 
-def current_index(agent: AgentProcess) -> int:
-    resp = httpx.get(f"{agent.url}/v1/jobs", timeout=10.0)
-    return int(resp.headers["X-Nomad-Index"])
+def current_index(agent: AgentProcess, path: str = "/v1/jobs") -> int:
+    return int(side_get(agent, path).headers["X-Nomad-Index"])
 
 
 def gauge(agent: AgentProcess, name: str) -> int:
-    """A gauge of ``/v1/metrics``, asked from an address of its own (so a per-client cap never refuses it)."""
-    transport = httpx.HTTPTransport(local_address="127.0.0.3")
-    with httpx.Client(base_url=agent.url, timeout=10.0, transport=transport) as client:
-        gauges = client.get("/v1/metrics").json()["Gauges"]
+    """A gauge of ``/v1/metrics``."""
+    gauges = side_get(agent, "/v1/metrics").json()["Gauges"]
     return next(int(g["Value"]) for g in gauges if g["Name"] == name)
 
 

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from outrider.connlimit import TOO_MANY_MESSAGE
+from outrider.connlimit import ANSWER_BURST, ANSWER_RATE, TOO_MANY_MESSAGE
 from tests.conftest import AgentProcess, start_agent
 from tests.http.floods import (
     CAP,
     HEADER_TIMEOUT,
-    SERVERS,
     SLACK,
     agent_under,
+    agents_under_every_server,
     closed_by_server,
     connect,
     current_index,
@@ -32,18 +32,9 @@ from tests.http.floods import (
 pytestmark = pytest.mark.functional
 
 
-@pytest.fixture(scope="module", params=SERVERS)
-def capped_agent(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AgentProcess]:
-    yield from agent_under(
-        tmp_path_factory,
-        request.param,
-        f'http_max_conns_per_client = {CAP}\nhttp_read_header_timeout = "{HEADER_TIMEOUT:g}s"',
-    )
-
-
-# -- the per-client connection cap ----------------------------------------------------------------
+capped_agent = agents_under_every_server(
+    f'http_max_conns_per_client = {CAP}\nhttp_read_header_timeout = "{HEADER_TIMEOUT:g}s"'
+)
 
 
 def _hold(agent: AgentProcess, count: int, source: str = "127.0.0.1") -> list[socket.socket]:
@@ -120,16 +111,41 @@ def test_idle_connections_from_one_address_are_bounded(capped_agent: AgentProces
 
 
 def read_response_nowait(sock: socket.socket) -> bytes:
-    """What the server sent without being asked anything (a refusal), within a short wait."""
-    sock.settimeout(1.0)
+    """What the server sends without being asked anything, until it closes (a refusal does at once)."""
+    sock.settimeout(HEADER_TIMEOUT + 5)
     received = b""
     with contextlib.suppress(TimeoutError, ConnectionResetError):
-        while not received.endswith(TOO_MANY_MESSAGE.encode()):
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
+        while chunk := sock.recv(4096):
             received += chunk
     return received
+
+
+@pytest.mark.parametrize("server", ["hypercorn", "uvicorn"])
+def test_a_flood_past_the_cap_is_answered_at_nomads_rate_then_just_closed(
+    tmp_path_factory: pytest.TempPathFactory, server: str
+) -> None:
+    flood = 150
+    for agent in agent_under(tmp_path_factory, server, "http_max_conns_per_client = 1"):
+        # The one connection allowed asks for the index, then waits on it.
+        held = connect(agent)
+        try:
+            held.sendall(head("GET", "/v1/jobs"))
+            index = re.search(rb"(?i)\r\nx-nomad-index: *(\d+)", read_response(held))
+            assert index is not None
+            held.sendall(head("GET", f"/v1/jobs?index={int(index[1])}&wait=30s"))
+            _wait_in_flight(agent, 1)
+            start = time.monotonic()
+            answered = 0
+            for _ in range(flood):
+                sock = connect(agent)
+                answered += _too_many(read_response_nowait(sock))
+                sock.close()
+            elapsed = time.monotonic() - start
+        finally:
+            held.close()
+        # A burst of 100, then 10 a second (Nomad's rate.NewLimiter(10, 100)).
+        assert ANSWER_BURST <= answered <= ANSWER_BURST + ANSWER_RATE * elapsed + 1
+        assert answered < flood
 
 
 # -- the header-read timeout ----------------------------------------------------------------------

@@ -8,7 +8,6 @@ and a blocking query held its connection until the index moved.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,9 +15,8 @@ import pytest
 from tests.conftest import AgentProcess
 from tests.http.floods import (
     FLOOD,
-    SERVERS,
     SLACK,
-    agent_under,
+    agents_under_every_server,
     connect,
     current_index,
     head,
@@ -30,14 +28,8 @@ from tests.http.floods import (
 pytestmark = pytest.mark.functional
 
 
-@pytest.fixture(scope="module", params=SERVERS)
-def open_agent(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AgentProcess]:
-    """An agent with no connection cap and no header-read timeout: only the server's own behaviour."""
-    yield from agent_under(
-        tmp_path_factory, request.param, 'http_max_conns_per_client = 0\nhttp_read_header_timeout = "0"'
-    )
+# No connection cap and no header-read timeout: only the server's own behaviour.
+open_agent = agents_under_every_server('http_max_conns_per_client = 0\nhttp_read_header_timeout = "0"')
 
 
 # -- clients that hang up at once -----------------------------------------------------------------
@@ -82,10 +74,7 @@ def test_a_blocking_query_whose_client_left_releases_its_socket_at_once(
     open_agent: AgentProcess, path: str
 ) -> None:
     baseline = settled_baseline(open_agent)
-    if path == "/v1/nodes":
-        index = int(httpx.get(f"{open_agent.url}{path}", timeout=10.0).headers["X-Nomad-Index"])
-    else:
-        index = current_index(open_agent)
+    index = current_index(open_agent, path)
     waiting = 200
     socks = []
     for _ in range(waiting):
