@@ -197,7 +197,7 @@ class RequestCap:
         self.limit = PerClientLimit(limits.http_max_conns_per_client)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.limit.limit:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         client = scope.get("client")

@@ -66,22 +66,23 @@ class PerClientLimit:
 
     def admit(self, address: str) -> bool:
         """Count one more for ``address``; False (nothing counted) when it already holds ``limit``."""
+        if not self.limit:
+            return True
         held = self._held.get(address, 0)
-        if self.limit and held >= self.limit:
+        if held >= self.limit:
             EXCEEDED.inc()
             return False
         self._held[address] = held + 1
         return True
 
     def release(self, address: str) -> None:
+        if not self.limit:
+            return
         held = self._held.get(address, 0) - 1
         if held > 0:
             self._held[address] = held
         else:
             self._held.pop(address, None)
-
-    def held(self, address: str) -> int:
-        return self._held.get(address, 0)
 
     def note_refused(self, address: str) -> bool:
         """Log a refusal; True when it may cost a written 429, False when it should just be closed.

@@ -71,14 +71,14 @@ async def serve_asgi(
     """
     if server == "granian":
         header_timeout = limits.http_read_header_timeout if limits else None
-        await _serve_granian(
-            RequestCap(app, limits) if limits else app, sock, shutdown_trigger, header_timeout
-        )
+        if limits is not None and limits.http_max_conns_per_client:
+            app = RequestCap(app, limits)
+        await _serve_granian(app, sock, shutdown_trigger, header_timeout)
         return
     if server not in ("hypercorn", "uvicorn"):
         raise SystemExit(f"server {server!r} is not supported; use hypercorn, uvicorn or granian")
     serve_with = _serve_hypercorn if server == "hypercorn" else _serve_uvicorn
-    if limits is None:
+    if limits is None or not (limits.http_max_conns_per_client or limits.http_read_header_timeout):
         await serve_with(app, sock, shutdown_trigger)
         return
     guard = ConnectionGuard(limits)
