@@ -41,9 +41,15 @@ class AgentProcess(LaunchedAgent):
 
 def start_agent(ws: Workspace, server: str, pure: bool = False) -> AgentProcess:
     """Start an agent serving the workspace's alloc dir with ``server``; ``pure`` forces the twins."""
+    data_dir = ws.fresh_dir("agent-data")
+    # Thousands of followers come from one address: Nomad's per-client cap would refuse them.
+    config = data_dir.parent / f"{data_dir.name}.hcl"
+    config.write_text("limits {\n  http_max_conns_per_client = 0\n}\n")
     try:
         agent = launch_agent(
-            ws.fresh_dir("agent-data"),
+            data_dir,
+            "--config",
+            str(config),
             "--alloc-dir",
             str(ws.alloc_dir),
             "--server",

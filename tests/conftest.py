@@ -17,6 +17,23 @@ from bench.launcher import start_agent as launch_agent
 from outrider.fs.allocdir import build_alloc_dir
 from tests.runner.support import kill_leftovers
 
+# ``pytest --server NAME`` serves every test agent that does not pick its own with NAME.
+_server: str | None = None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--server",
+        choices=("hypercorn", "uvicorn", "granian"),
+        default=None,
+        help="HTTP server of the test agents (default: the agent's own, hypercorn)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _server
+    _server = config.getoption("--server")
+
 
 @dataclass
 class AgentProcess(LaunchedAgent):
@@ -31,6 +48,8 @@ def start_agent(data_dir: Path, *extra: str, env: dict[str, str] | None = None) 
 
     Through the launcher the benchmark uses too (:mod:`bench.launcher`).
     """
+    if _server is not None and "--server" not in extra:
+        extra = (*extra, "--server", _server)
     return launch_agent(data_dir, *extra, env=env, make=AgentProcess)
 
 

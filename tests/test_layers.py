@@ -45,7 +45,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("jobs", ("outrider.jobs.*",)),
     ("agent", ("outrider.agent",)),
     ("http", ("outrider.http.*",)),
-    ("server", ("outrider.server", "outrider._hypercorn_fix")),
+    ("server", ("outrider.server", "outrider._hypercorn_fix", "outrider.connlimit", "outrider.conn_guard")),
     ("cli", ("outrider.cli.*", "outrider.__main__")),
 ]
 

@@ -28,6 +28,24 @@ class ConfigError(ValueError):
     """The configuration cannot be used; the message says which setting and why."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Nomad's ``limits`` block (``nomad/structs/config/limits.go``), as far as an HTTP-only agent has it.
+
+    ``http_max_conns_per_client`` caps the connections one client address holds
+    open (0: no cap), as ``command/agent/http.go`` does with ``connlimit``.
+    ``https_handshake_timeout`` is accepted with Nomad's default and checks but has
+    no effect: the agent serves no TLS, and Nomad applies it to TLS listeners only.
+    ``http_read_header_timeout`` is Outrider's: the time a client has to send a
+    request's headers, from the connection's start or from the first byte of a
+    later request (Go's ``http.Server.ReadHeaderTimeout``); 0 turns it off.
+    """
+
+    http_max_conns_per_client: int = 100
+    https_handshake_timeout: float = 5.0
+    http_read_header_timeout: float = 10.0
+
+
 @dataclass
 class AgentConfig:
     """Everything the agent needs to start. Paths are absolute once :meth:`finalize` ran."""
@@ -58,6 +76,7 @@ class AgentConfig:
     # Nomad's client.max_kill_timeout: no task waits longer than this between its kill signal and SIGKILL.
     max_kill_timeout: float = 30.0
     response_headers: dict[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
     log_level: str = "info"
     log_json: bool = False
     temp_data_dir: bool = False
@@ -172,6 +191,8 @@ def apply_file(cfg: AgentConfig, data: dict[str, Any]) -> None:
         tel = _blocks(data["telemetry"])
         if "collection_interval" in tel:
             cfg.collection_interval = parse_duration(tel["collection_interval"])
+    if "limits" in data:
+        cfg.limits = parse_limits(_blocks(data["limits"]))
     if "http_api_response_headers" in data:
         cfg.response_headers.update(
             {str(k): str(v) for k, v in _blocks(data["http_api_response_headers"]).items()}
@@ -268,3 +289,47 @@ def resolve(
             raise ConfigError(f"--meta takes KEY=VALUE, got {item!r}")
         cfg.meta[key] = value
     return cfg.finalize()
+
+
+# -- limits { } ------------------------------------------------------------------------------------
+
+
+# Nomad's RPC limits apply to its servers' RPC listener only; a client agent parses and ignores them.
+_IGNORED_LIMITS = {"rpc_handshake_timeout": "duration", "rpc_max_conns_per_client": "count"}
+_LIMITS = {
+    "http_max_conns_per_client": "count",
+    "https_handshake_timeout": "duration",
+    "http_read_header_timeout": "duration",
+}
+
+
+def parse_limits(block: dict[str, Any]) -> Limits:
+    """The ``limits`` block; an unknown key or a negative or malformed value is a :class:`ConfigError`."""
+    values: dict[str, float | int] = {}
+    for key, raw in block.items():
+        kind = _LIMITS.get(key) or _IGNORED_LIMITS.get(key)
+        if kind is None:
+            known = ", ".join(sorted({*_LIMITS, *_IGNORED_LIMITS}))
+            raise ConfigError(f"limits: unknown key {key!r}; the keys are {known}")
+        value = _limit_count(key, raw) if kind == "count" else _limit_duration(key, raw)
+        if key in _LIMITS:
+            values[key] = value
+    return Limits(**values)  # type: ignore[arg-type]
+
+
+def _limit_count(key: str, raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).strip().isdigit():
+        raise ConfigError(f"limits.{key} must be an integer >= 0, got {raw!r}")
+    return int(raw)
+
+
+def _limit_duration(key: str, raw: Any) -> float:
+    # Go's time.ParseDuration takes a bare "0"; every other value needs a unit.
+    if (type(raw) is int and raw == 0) or (isinstance(raw, str) and raw.strip() == "0"):
+        return 0.0
+    if not isinstance(raw, str):
+        raise ConfigError(f"limits.{key} must be a duration such as 5s, got {raw!r}")
+    try:
+        return parse_duration(raw)
+    except ConfigError:
+        raise ConfigError(f"limits.{key} must be a duration >= 0 such as 5s, got {raw!r}") from None

@@ -11,10 +11,11 @@ from __future__ import annotations
 class APIError(Exception):
     """An error answered as ``status`` with ``message`` as the whole body."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers
 
 
 def permission_denied() -> APIError:

@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from outrider.agent import Agent
+from outrider.config import Limits
+from outrider.conn_guard import ConnectionGuard, RequestCap
 from outrider.http.app import build_app
 
 log = logging.getLogger("outrider.server")
@@ -50,25 +52,38 @@ async def serve(agent: Agent, sock: socket.socket, server: str = "hypercorn") ->
         log.info("shutting down")
         agent.stopping.set()
 
-    await serve_asgi(app, sock, server, trigger)
+    await serve_asgi(app, sock, server, trigger, agent.config.limits)
 
 
 async def serve_asgi(
-    app: Any, sock: socket.socket, server: str, shutdown_trigger: Callable[[], Awaitable[None]]
+    app: Any,
+    sock: socket.socket,
+    server: str,
+    shutdown_trigger: Callable[[], Awaitable[None]],
+    limits: Limits | None = None,
 ) -> None:
     """Serve any ASGI ``app`` on the listening ``sock`` with ``server`` until ``shutdown_trigger()`` returns.
 
-    The benchmark suite serves its bare constant app through this too, so both
-    sides of a comparison run on the same server code.
+    ``limits`` (the agent's ``limits`` block) caps connections per client and
+    times out slow request heads; without it nothing is capped. The benchmark
+    suite serves its bare constant app through this too, so both sides of a
+    comparison run on the same server code.
     """
-    if server == "hypercorn":
-        await _serve_hypercorn(app, sock, shutdown_trigger)
-    elif server == "uvicorn":
-        await _serve_uvicorn(app, sock, shutdown_trigger)
-    elif server == "granian":
-        await _serve_granian(app, sock, shutdown_trigger)
-    else:
+    if server == "granian":
+        header_timeout = limits.http_read_header_timeout if limits else None
+        if limits is not None and limits.http_max_conns_per_client:
+            app = RequestCap(app, limits)
+        await _serve_granian(app, sock, shutdown_trigger, header_timeout)
+        return
+    if server not in ("hypercorn", "uvicorn"):
         raise SystemExit(f"server {server!r} is not supported; use hypercorn, uvicorn or granian")
+    serve_with = _serve_hypercorn if server == "hypercorn" else _serve_uvicorn
+    if limits is None or not (limits.http_max_conns_per_client or limits.http_read_header_timeout):
+        await serve_with(app, sock, shutdown_trigger)
+        return
+    guard = ConnectionGuard(limits)
+    with guard.installed(asyncio.get_running_loop(), sock):
+        await serve_with(guard.asgi(app), sock, shutdown_trigger)
 
 
 async def _serve_hypercorn(app: Any, sock: socket.socket, trigger: Any) -> None:
@@ -109,7 +124,7 @@ async def _serve_uvicorn(app: Any, sock: socket.socket, trigger: Any) -> None:
         watcher.cancel()
 
 
-async def _serve_granian(app: Any, sock: socket.socket, trigger: Any) -> None:
+async def _serve_granian(app: Any, sock: socket.socket, trigger: Any, header_timeout: float | None) -> None:
     # granian 2.x's embeddable server runs the ASGI app on this event loop while its
     # Rust runtime does the HTTP I/O. It normally binds host:port itself; handing it
     # our listening socket keeps "accepting before the ready line" true. It closes the
@@ -117,6 +132,7 @@ async def _serve_granian(app: Any, sock: socket.socket, trigger: Any) -> None:
     try:
         from granian._granian import SocketHolder
         from granian.constants import HTTPModes, Interfaces
+        from granian.http import HTTP1Settings
         from granian.server.embed import Server
     except ImportError as exc:
         raise SystemExit(f"--server granian needs granian 2.x installed ({exc})") from None
@@ -139,6 +155,7 @@ async def _serve_granian(app: Any, sock: socket.socket, trigger: Any) -> None:
         http=HTTPModes.http1,
         websockets=False,
         backlog=2048,
+        http1_settings=_granian_http1(HTTP1Settings, header_timeout),
         # granian caps requests in flight per worker at the backlog by default; every
         # follower is a request that lasts for hours, so past 2,048 of them new
         # requests would wait for ever (measured by bench's idle-followers scenario).
@@ -157,3 +174,14 @@ async def _serve_granian(app: Any, sock: socket.socket, trigger: Any) -> None:
         await server.serve()
     finally:
         watcher.cancel()
+
+
+def _granian_http1(settings: Any, header_timeout: float | None) -> Any:
+    """granian's HTTP/1 settings with hyper's header-read timeout (milliseconds); None keeps granian's 30 s.
+
+    The timeout also closes connections idle between requests. Off is a day, as
+    granian takes no "never".
+    """
+    if header_timeout is None:
+        return settings()
+    return settings(header_read_timeout=int((header_timeout or 86_400) * 1000))

@@ -30,12 +30,15 @@ def not_run_here(alloc_id: str) -> APIError:
     return APIError(400, f"allocation {quote(alloc_id)} is not run by this agent")
 
 
-def error_response(status: int, message: str) -> Response:
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        message.encode("utf-8", "surrogateescape"), status_code=status, media_type=ERROR_MEDIA_TYPE
+        message.encode("utf-8", "surrogateescape"),
+        status_code=status,
+        media_type=ERROR_MEDIA_TYPE,
+        headers=headers,
     )
 
 
 async def handle_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, APIError)
-    return error_response(exc.status, exc.message)
+    return error_response(exc.status, exc.message, exc.headers)

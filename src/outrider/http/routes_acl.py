@@ -155,7 +155,7 @@ async def _wait(request: Request, query: Query, table: str) -> None:
     """Hold a blocking query (``?index=``) until ``table`` moves past it; after the permission checks,
     so a caller without access is refused at once."""
     agent: Agent = request.app.state.agent
-    await block(agent, query, _TableWatch(agent, table))
+    await block(request, query, _TableWatch(agent, table))
 
 
 # -- bootstrap -----------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ async def jobs_root(request: Request) -> Response:
     if request.method == "GET":
         namespace = _namespace(query)
         authorize_namespace(request, agent, namespace, auth.LIST_JOBS, auth.READ_JOB)
-        await block(agent, query, agent.index)
+        await block(request, query, agent.index)
         prefix = query.get("prefix")
         records = jobs.store.all(None if namespace == "*" else namespace)
         stubs = [job_stub(r, jobs.allocs_of(r.namespace, r.id)) for r in records if r.id.startswith(prefix)]
@@ -100,7 +100,7 @@ async def job_specific(request: Request) -> Response:
             authorize_namespace(request, agent, namespace, auth.READ_JOB)
             if suffix == "/versions":
                 parse_bool_param(query, "diffs")  # checked as Nomad does; diffs are not computed
-            await block(agent, query, agent.index)
+            await block(request, query, agent.index)
             allocs = jobs.allocs_of(namespace, job_id)
             if suffix == "/allocations":
                 node = (agent.node_id, agent.config.node_name)
@@ -117,7 +117,7 @@ async def job_specific(request: Request) -> Response:
             return _read(job_summary(rec, allocs), query, jobs)
     if request.method == "GET":
         authorize_namespace(request, agent, namespace, auth.READ_JOB)
-        await block(agent, query, agent.index)
+        await block(request, query, agent.index)
         rec = jobs.store.get(namespace, path)
         if rec is None:
             raise APIError(404, "job not found")
@@ -143,7 +143,7 @@ async def allocations(request: Request) -> Response:
         raise invalid_method()
     namespace = _namespace(query)
     authorize_namespace(request, agent, namespace, auth.READ_JOB)
-    await block(agent, query, agent.index)
+    await block(request, query, agent.index)
     prefix = query.get("prefix")
     with_states = query.get("task_states") != "false"
     found = sorted(
@@ -181,7 +181,7 @@ async def allocation_specific(request: Request) -> Response:
     if request.method != "GET":
         raise invalid_method()
     authorize(request, agent, alloc, auth.READ_JOB)
-    await block(agent, query, agent.index)
+    await block(request, query, agent.index)
     return _read(alloc_json(alloc, agent.runner, agent.node_id, agent.config.node_name), query, jobs)
 
 

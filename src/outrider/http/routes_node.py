@@ -151,7 +151,7 @@ async def node_get(request: Request) -> Response:
     authorize_node(request, agent, write=False)
     if request.path_params["node_id"] != agent.node_id:
         raise APIError(404, "node not found")
-    await block(agent, query, agent.meta)
+    await block(request, query, agent.meta)
     node = node_view(request, agent)
     return json_response(node, query, headers=query_meta_headers(node["ModifyIndex"]))
 
@@ -163,7 +163,7 @@ async def nodes_list(request: Request) -> Response:
     authorize_node(request, agent, write=False)
     resources = parse_bool_param(query, "resources")
     os_attrs = parse_bool_param(query, "os")
-    await block(agent, query, agent.meta)
+    await block(request, query, agent.meta)
     node = node_view(request, agent)
     stubs = [node_stub(node, resources, os_attrs)] if node["ID"].startswith(query.get("prefix")) else []
     return json_response(stubs, query, headers=query_meta_headers(node["ModifyIndex"]))

@@ -12,6 +12,7 @@ import asyncio
 import sqlite3
 from collections.abc import Mapping
 
+from outrider.meta.limits import check_map
 from outrider.state.db import StateDB
 from outrider.state.index_watch import IndexWatch
 
@@ -86,8 +87,9 @@ class MetaStore:
     ) -> dict[str, dict[str, str | None] | dict[str, str]]:
         """Apply validated ``changes`` (``None`` unsets) and return the new view.
 
-        Raises :class:`MetaPersistError` when the database refuses the write; the
-        maps are then unchanged.
+        Raises :class:`MetaPersistError` when the database refuses the write, and
+        :class:`~outrider.meta.limits.MetaLimitError` when the dynamic map would
+        grow past its bounds; the maps are then unchanged.
         """
         async with self._lock:
             dynamic = dict(self._dynamic)
@@ -96,6 +98,7 @@ class MetaStore:
                 # Tombstones are only kept for static keys (spec §13.3 step 4).
                 if value is None and key not in self.static:
                     del dynamic[key]
+            check_map(dynamic)
             meta = dict(self._meta)
             for key, value in changes.items():
                 if value is None:

@@ -1,6 +1,21 @@
-"""Errors of the runner's lifecycle requests (restart, signal); the HTTP layer answers them with 400."""
+"""Errors of the runner: lifecycle requests it refuses (answered with 400), and which start errors pass.
+
+A task that cannot be started because the agent (or its supervisor) is out of
+descriptors or processes for the moment (``EMFILE``, ``ENFILE``, ``EAGAIN``) is
+restarted under its restart policy, as Nomad does with a recoverable driver
+error; any other start error fails the task.
+"""
 
 from __future__ import annotations
+
+import errno
+
+TRANSIENT_START_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN})
+
+
+def is_transient(exc: OSError) -> bool:
+    """Whether a failed start may succeed when tried again later."""
+    return exc.errno in TRANSIENT_START_ERRNOS
 
 
 class RunnerError(Exception):

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from outrider.fs.logfiles import LOG_TYPES
 from outrider.runner import cgroup
+from outrider.runner.errors import is_transient
 from outrider.runner.handle import SPEC_FILE, AttemptStatus, ProcessId, read_json
 from outrider.runner.logmon import RotatingLog
 from outrider.runner.spec import LaunchSpec
@@ -90,7 +91,7 @@ class Supervisor:
             except OSError as exc:
                 for w in writers:
                     os.close(w)
-                self._fail(f"failed to set up log capture: {exc}")
+                self._fail(f"failed to set up log capture: {exc}", is_transient(exc))
                 return None
         group = spec.cgroup if spec.cgroup and cgroup.create(spec.cgroup) else None
         preexec: Callable[[], None] | None = None
@@ -114,7 +115,7 @@ class Supervisor:
                 preexec_fn=preexec,
             )
         except OSError as exc:
-            self._fail(_launch_error(spec.argv[0], exc))
+            self._fail(_launch_error(spec.argv[0], exc), is_transient(exc))
             if group is not None:
                 cgroup.remove(group)
             return None
@@ -129,8 +130,9 @@ class Supervisor:
         self._report()
         return proc
 
-    def _fail(self, error: str) -> None:
+    def _fail(self, error: str, transient: bool = False) -> None:
         self.status.start_error = error
+        self.status.start_error_transient = transient
         self.status.finished_at = time.time_ns()
         self.status.save(self.state_dir)
         self._report()

@@ -111,6 +111,8 @@ class AttemptStatus:
     started_at: int = 0
     cgroup: str | None = None
     start_error: str | None = None
+    # The start failed for want of descriptors or processes: worth another attempt.
+    start_error_transient: bool = False
     exited: bool = False
     exit_code: int = 0
     signal: int = 0
@@ -124,6 +126,7 @@ class AttemptStatus:
             "started_at": self.started_at,
             "cgroup": self.cgroup,
             "start_error": self.start_error,
+            "start_error_transient": self.start_error_transient,
             "exited": self.exited,
             "exit_code": self.exit_code,
             "signal": self.signal,
@@ -139,6 +142,7 @@ class AttemptStatus:
             started_at=int(data.get("started_at") or 0),
             cgroup=data.get("cgroup"),
             start_error=data.get("start_error"),
+            start_error_transient=bool(data.get("start_error_transient")),
             exited=bool(data.get("exited")),
             exit_code=int(data.get("exit_code") or 0),
             signal=int(data.get("signal") or 0),

@@ -23,7 +23,7 @@ from outrider.fs.logfiles import LOG_DIR
 from outrider.runner import cgroup
 from outrider.runner import taskstate as ts
 from outrider.runner.env import AllocContext, interpolate, task_env
-from outrider.runner.errors import TaskNotRunning
+from outrider.runner.errors import TaskNotRunning, is_transient
 from outrider.runner.handle import (
     EXECUTOR_LOG,
     SPEC_FILE,
@@ -216,16 +216,25 @@ class TaskRunner:
         self.attempt += 1
         self.exit_handled = False
         self.status = None
-        os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
-        remove_quietly(os.path.join(self.state_dir, STATUS_FILE))
-        write_json_atomic(os.path.join(self.state_dir, SPEC_FILE), self._launch_spec().to_json())
+        # Failures name the error, not the exception: its file names are host paths.
+        try:
+            os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+            remove_quietly(os.path.join(self.state_dir, STATUS_FILE))
+            write_json_atomic(os.path.join(self.state_dir, SPEC_FILE), self._launch_spec().to_json())
+        except OSError as exc:
+            self._start_failed(
+                f"failed to prepare the task's start: {exc.strerror or exc}", is_transient(exc)
+            )
+            return
         # The handle names the attempt before its supervisor exists, so a restarted agent
         # never mistakes the previous attempt's status for this one's.
         self._persist()
         try:
             pid, ready = spawn_supervisor(self.state_dir)
         except OSError as exc:
-            self._start_failed(f"failed to start the task's supervisor: {exc}")
+            self._start_failed(
+                f"failed to start the task's supervisor: {exc.strerror or exc}", is_transient(exc)
+            )
             return
         self.supervisor = Watched(ProcessId.of(pid) or ProcessId(pid, 0))
         if self.killing:
@@ -264,7 +273,7 @@ class TaskRunner:
             self._ended(None, "the task's supervisor exited before it started the task")
         elif status.start_error:
             self.status = status
-            self._start_failed(status.start_error)
+            self._start_failed(status.start_error, status.start_error_transient)
         elif not status.exited:
             self.status = status
             self._kill_orphan(status)
@@ -284,10 +293,10 @@ class TaskRunner:
             cgroup.kill_all(status.cgroup)
             cgroup.remove(status.cgroup)
 
-    def _start_failed(self, error: str) -> None:
+    def _start_failed(self, error: str, transient: bool = False) -> None:
         self.exit_handled = True
         self._event(ts.new_event(ts.DRIVER_FAILURE, DriverError=error))
-        decision = self.tracker.after_start_error(recoverable=False)
+        decision = self.tracker.after_start_error(recoverable=transient)
         self._decide(decision.action, decision.delay, decision.reason)
 
     def _ended(self, status: AttemptStatus | None, error: str | None) -> None:

@@ -1,0 +1,223 @@
+"""The per-client connection cap and the header-read deadline, for every server the agent runs on.
+
+hypercorn and uvicorn accept on the agent's socket through the event loop's
+``create_server``. While they serve, :meth:`ConnectionGuard.installed` wraps
+that call so that every connection's protocol sits behind a
+:class:`GuardedProtocol`: one past the per-client cap gets Nomad's raw 429 and
+is closed before the server sees it, and one that has not sent a whole request
+head within the header-read timeout is closed. The timeout runs from the
+connection's start, then from the first byte of each later request, as Go's
+``ReadHeaderTimeout`` does; the ASGI side (:meth:`ConnectionGuard.asgi`) says
+when a request has reached the app and when it is done.
+
+granian accepts in its own runtime, out of the event loop's reach. Under it the
+cap counts the requests each client has in flight (:class:`RequestCap`), and
+granian's own header-read timeout (which also closes idle connections) is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from outrider.config import Limits
+from outrider.connlimit import TOO_MANY_MESSAGE, TOO_MANY_RESPONSE, PerClientLimit
+
+log = logging.getLogger("outrider.http")
+
+ProtocolFactory = Callable[[], asyncio.BaseProtocol]
+Peer = tuple[str, int]
+
+
+class GuardedProtocol(asyncio.Protocol):
+    """A server's protocol for one connection, behind the cap and the header-read deadline."""
+
+    __slots__ = ("_address", "_admitted", "_busy", "_guard", "_inner", "_peer", "_timer", "_transport")
+
+    def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol) -> None:
+        self._guard = guard
+        self._inner = inner
+        self._transport: Any = None
+        self._address = ""
+        self._peer: Peer | None = None
+        self._admitted = False
+        self._busy = 0
+        self._timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self._transport = transport
+        guard = self._guard
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            self._peer = (peer[0], peer[1])
+            self._address = peer[0]
+        if not guard.limit.admit(self._address):
+            if guard.limit.note_refused(self._address):
+                transport.write(TOO_MANY_RESPONSE)
+                transport.close()
+            else:
+                transport.abort()
+            return
+        self._admitted = True
+        if self._peer is not None:
+            guard.connections[self._peer] = self
+        self._arm()
+        self._inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._admitted:
+            return
+        if not self._busy and self._timer is None:
+            # The first bytes of the next request: its head must now arrive in time.
+            self._arm()
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received() if self._admitted else None
+
+    def pause_writing(self) -> None:
+        if self._admitted:
+            self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._admitted:
+            self._inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._admitted:
+            return
+        self._admitted = False
+        self._disarm()
+        guard = self._guard
+        if self._peer is not None and guard.connections.get(self._peer) is self:
+            del guard.connections[self._peer]
+        guard.limit.release(self._address)
+        self._inner.connection_lost(exc)
+
+    # -- the header-read deadline, driven by the ASGI side -------------------------------------
+
+    def request_started(self) -> None:
+        self._busy += 1
+        self._disarm()
+
+    def request_finished(self) -> None:
+        self._busy -= 1
+
+    def _arm(self) -> None:
+        timeout = self._guard.header_timeout
+        if timeout > 0:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(timeout, self._header_timeout)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _header_timeout(self) -> None:
+        self._timer = None
+        if self._busy or self._transport is None:
+            return
+        log.debug("closing a connection that sent no request head in time", extra={"peer": self._peer})
+        self._transport.close()
+
+
+class ConnectionGuard:
+    """The cap and the header-read deadline for the connections of one listening socket (asyncio servers)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limit = PerClientLimit(limits.http_max_conns_per_client)
+        self.header_timeout = limits.http_read_header_timeout
+        self.connections: dict[Peer, GuardedProtocol] = {}
+        self._warned = False
+
+    def wrap_factory(self, factory: ProtocolFactory) -> ProtocolFactory:
+        def guarded() -> asyncio.BaseProtocol:
+            inner = factory()
+            if isinstance(inner, asyncio.Protocol) and not isinstance(inner, asyncio.BufferedProtocol):
+                return GuardedProtocol(self, inner)
+            if not self._warned:
+                self._warned = True
+                log.warning("connections are not capped: the server's protocol is not a streaming one")
+            return inner
+
+        return guarded
+
+    @contextlib.contextmanager
+    def installed(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> Iterator[None]:
+        """While this lasts, servers that ``create_server`` on ``sock`` get guarded protocols."""
+        original = loop.create_server
+        fileno = sock.fileno()
+
+        async def create_server(factory: ProtocolFactory, *args: Any, **kwargs: Any) -> asyncio.Server:
+            listening = kwargs.get("sock")
+            if listening is not None and listening.fileno() == fileno:
+                factory = self.wrap_factory(factory)
+            return await original(factory, *args, **kwargs)
+
+        loop.create_server = create_server  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            del loop.create_server  # back to the loop class's own method
+
+    def asgi(self, app: ASGIApp) -> ASGIApp:
+        """``app``, telling each connection when a request reached it and when it was done."""
+        if self.header_timeout <= 0:
+            return app
+        connections = self.connections
+
+        async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+            client = scope.get("client") if scope["type"] == "http" else None
+            conn = connections.get(tuple(client)) if client else None  # type: ignore[arg-type]
+            if conn is None:
+                await app(scope, receive, send)
+                return
+            conn.request_started()
+            try:
+                await app(scope, receive, send)
+            finally:
+                conn.request_finished()
+
+        return guarded
+
+
+class RequestCap:
+    """The per-client cap where the server accepts out of reach (granian): requests in flight per client."""
+
+    def __init__(self, app: ASGIApp, limits: Limits) -> None:
+        self.app = app
+        self.limit = PerClientLimit(limits.http_max_conns_per_client)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        address = str(client[0]) if client else ""
+        if not self.limit.admit(address):
+            self.limit.note_refused(address)
+            await _too_many(send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.limit.release(address)
+
+
+async def _too_many(send: Send) -> None:
+    body = TOO_MANY_MESSAGE.encode()
+    headers = [
+        (b"content-type", b"text/plain"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
