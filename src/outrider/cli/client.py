@@ -163,6 +163,13 @@ class Client:
                 text = response.read().decode("utf-8", "replace")
             finally:
                 response.close()
+            if response.status == 404 and not text.strip():
+                # A bare 404 is an unregistered route (Go's ServeMux), not a missing object.
+                raise APIError(
+                    404,
+                    f"no such endpoint: {path}",
+                    f"the agent at {self.address} does not serve this API (an older agent, or not a Nomad API)",
+                )
             raise APIError(response.status, text or raw.reason)
         return response
 

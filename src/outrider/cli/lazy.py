@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
-from outrider.cli.options import CONTEXT_SETTINGS
+from outrider.cli.options import CONTEXT_SETTINGS, OrderedHelp
 
 
-class LazyGroup(click.Group):
+class LazyGroup(click.Group, OrderedHelp):
     """``lazy`` maps a name to ``("module:attribute", summary)``; ``add_command`` adds eager ones."""
 
     def __init__(self, *args: Any, lazy: Mapping[str, tuple[str, str]], **kwargs: Any) -> None:

@@ -117,7 +117,15 @@ def ui_of(ctx: click.Context) -> UI:
     return cached
 
 
-class ApiCommand(click.Command):
+class OrderedHelp(click.Command):
+    """Help option names in the order given (click builds them from a set, so help would vary between runs)."""
+
+    def get_help_option_names(self, ctx: click.Context) -> list[str]:
+        taken = {opt for param in self.params for opt in (*param.opts, *param.secondary_opts)}
+        return [name for name in ctx.help_option_names if name not in taken]
+
+
+class ApiCommand(OrderedHelp):
     """A command that talks to an agent: its help lists the general options apart, as Nomad's does."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
