@@ -132,6 +132,17 @@ class ApiCommand(OrderedHelp):
         kwargs.setdefault("context_settings", CONTEXT_SETTINGS)
         super().__init__(*args, **kwargs)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)  # the parser consumes the list it is handed
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            # "-bogus" fails as an unknown short option "-b"; name the word that was typed.
+            word = next((a.split("=", 1)[0] for a in given if _single_dash_word(a, exc.option_name)), None)
+            if word is None:
+                raise
+            raise click.NoSuchOption(word, ctx=ctx) from None
+
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         general_names = {name for name, *_ in _VALUE_OPTIONS} | {
             n.replace("-", "_") for n, _ in _FLAG_OPTIONS
@@ -148,6 +159,11 @@ class ApiCommand(OrderedHelp):
         if general:
             with formatter.section("General Options"):
                 formatter.write_dl(general)
+
+
+def _single_dash_word(arg: str, short: str) -> bool:
+    name = arg.split("=", 1)[0]
+    return len(short) == 2 and name.startswith(short) and not name.startswith("--") and len(name) > 2
 
 
 def api_command(name: str, **kwargs: Any) -> Callable[[F], click.Command]:

@@ -6,8 +6,9 @@ Nomad need nothing new. ``agent`` and ``version`` keep their own parser in
 agent over HTTP. Each command's module is imported only when it runs
 (:mod:`outrider.cli.lazy`), which keeps start-up short.
 
-Exit codes: 0 success, 1 error, 2 usage, 130 after Ctrl-C, 141 when the reader of
-the output went away (``| head``).
+Exit codes: 0 success, 1 error, 2 usage, 130 after Ctrl-C. When the reader of the
+output goes away (``| head``) the command ends quietly with 1, as click arranges
+for a broken pipe.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import click
 
-from outrider.cli.errors import EXIT_BROKEN_PIPE, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, CLIError
+from outrider.cli.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, CLIError
 from outrider.cli.lazy import LazyGroup, group
 from outrider.cli.options import CONTEXT_SETTINGS, general_options
 
@@ -176,12 +177,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except BrokenPipeError:
         _quiet_stdout()
-        return EXIT_BROKEN_PIPE
+        return EXIT_ERROR
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_stdout()
-        return EXIT_BROKEN_PIPE
+        return EXIT_ERROR
     return result if isinstance(result, int) else 0
 
 
