@@ -1,7 +1,7 @@
 """The command line's HTTP client of an agent's API: Nomad's ``api`` package in miniature.
 
-Built on a socket and :mod:`outrider.cli.http11`, so a command starts without
-importing an HTTP library (``ssl`` is imported only for an ``https://``
+Built on the standard library's ``http.client`` so a command starts without
+importing an HTTP framework (``ssl`` is imported only for an ``https://``
 address). It sends the token as ``X-Nomad-Token`` and the namespace and region as
 query parameters, as Nomad's ``api/api.go`` does, and turns every failure into a
 :class:`~outrider.cli.errors.CLIError` that names the address it tried.
@@ -9,13 +9,14 @@ query parameters, as Nomad's ``api/api.go`` does, and turns every failure into a
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
-from outrider.cli import http11
 from outrider.cli.errors import APIError, CLIError
 
 DEFAULT_ADDRESS = "http://127.0.0.1:4646"
@@ -27,32 +28,27 @@ CHUNK = 64 * 1024
 Params = Mapping[str, str | int | bool | None]
 
 
+@dataclass(frozen=True)
 class Settings:
     """Where and as whom to talk: the global flags resolved against the environment."""
 
-    __slots__ = ("address", "namespace", "region", "token")
-
-    def __init__(
-        self, address: str = DEFAULT_ADDRESS, token: str = "", namespace: str = "", region: str = ""
-    ) -> None:
-        self.address = address
-        self.token = token
-        self.namespace = namespace
-        self.region = region
+    address: str = DEFAULT_ADDRESS
+    token: str = ""
+    namespace: str = ""
+    region: str = ""
 
 
 class Response:
     """A response whose body is read as it arrives (streams) or whole (:meth:`json`)."""
 
-    def __init__(self, raw: http11.Exchange, where: str) -> None:
+    def __init__(self, conn: http.client.HTTPConnection, raw: http.client.HTTPResponse, where: str) -> None:
+        self._conn = conn
         self.raw = raw
         self.status = raw.status
-        self.reason = raw.reason
-        self.headers = raw.headers
         self.where = where
 
     def header(self, name: str) -> str:
-        return self.raw.header(name)
+        return self.raw.getheader(name) or ""
 
     @property
     def index(self) -> int:
@@ -65,8 +61,12 @@ class Response:
     def chunks(self) -> Iterator[bytes]:
         """The body as it arrives, in pieces of at most 64 KiB."""
         try:
-            yield from self.raw.body(CHUNK)
-        except (http11.ProtocolError, ConnectionError) as exc:
+            while True:
+                data = self.raw.read1(CHUNK)
+                if not data:
+                    return
+                yield data
+        except (http.client.IncompleteRead, ConnectionError) as exc:
             raise CLIError(f"the connection to {self.where} broke mid-answer: {exc}") from None
         except TimeoutError:
             raise CLIError(f"{self.where} stopped answering mid-stream") from None
@@ -88,6 +88,7 @@ class Response:
 
     def close(self) -> None:
         self.raw.close()
+        self._conn.close()
 
     def __enter__(self) -> Response:
         return self
@@ -143,21 +144,20 @@ class Client:
             sent["X-Nomad-Token"] = self.settings.token
         if headers:
             sent.update(headers)
-        if not method.isalpha() or not method.isascii():
-            raise CLIError(f"invalid HTTP method {method!r}")
-        sock = self._connect()
+        conn = self._connect()
         try:
-            # A stream's head may wait for its first data (Go's server writes it then): no limit either.
-            sock.settimeout(timeout)
-            raw = http11.exchange(sock, method, self._host_header, target, sent, body)
+            conn.request(method, target, body=body, headers=sent)
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
+            raw = conn.getresponse()
         except BaseException as exc:
-            sock.close()
-            if isinstance(exc, ValueError):  # a malformed path or header, caught before sending
-                raise CLIError(f"cannot send the request: {exc}") from None
-            if isinstance(exc, OSError | http11.ProtocolError):
+            conn.close()
+            if isinstance(exc, OSError | http.client.HTTPException):
                 raise self._unreachable(exc) from None
+            if isinstance(exc, ValueError):  # http.client refuses a malformed method, path or header
+                raise CLIError(f"cannot send the request: {exc}") from None
             raise
-        response = Response(raw, self.address)
+        response = Response(conn, raw, self.address)
         if response.status >= 400:
             try:
                 text = response.read().decode("utf-8", "replace")
@@ -170,7 +170,7 @@ class Client:
                     f"no such endpoint: {path}",
                     f"the agent at {self.address} does not serve this API (an older agent, or not a Nomad API)",
                 )
-            raise APIError(response.status, text or response.reason)
+            raise APIError(response.status, text or raw.reason)
         return response
 
     def get(self, path: str, params: Params | None = None, timeout: float | None = READ_TIMEOUT) -> Any:
@@ -206,26 +206,14 @@ class Client:
         target = self._base + path
         return target + ("?" + urlencode(query) if query else "")
 
-    @property
-    def _host_header(self) -> str:
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        default = 443 if self._https else 80
-        return host if self._port == default else f"{host}:{self._port}"
+    def _connect(self) -> http.client.HTTPConnection:
+        if self._https:
+            import ssl
 
-    def _connect(self) -> socket.socket:
-        try:
-            sock = socket.create_connection((self._host, self._port), timeout=CONNECT_TIMEOUT)
-        except OSError as exc:
-            raise self._unreachable(exc) from None
-        if not self._https:
-            return sock
-        import ssl
-
-        try:
-            return ssl.create_default_context().wrap_socket(sock, server_hostname=self._host)
-        except (OSError, ssl.SSLError) as exc:
-            sock.close()
-            raise CLIError(f"TLS with {self.address} failed: {exc}") from None
+            return http.client.HTTPSConnection(
+                self._host, self._port, timeout=CONNECT_TIMEOUT, context=ssl.create_default_context()
+            )
+        return http.client.HTTPConnection(self._host, self._port, timeout=CONNECT_TIMEOUT)
 
     def _unreachable(self, exc: BaseException) -> CLIError:
         hint = "is the agent running there? Set NOMAD_ADDR (or -address) to its HTTP address"
@@ -235,8 +223,6 @@ class Client:
             return CLIError(f"cannot resolve the host of {self.address}: {exc.strerror}", hint)
         if isinstance(exc, TimeoutError):
             return CLIError(f"no answer from {self.address} in time", hint)
-        if isinstance(exc, http11.ProtocolError):
-            return CLIError(f"{self.address} does not answer in HTTP: {exc}", hint)
         if isinstance(exc, OSError) and exc.strerror:
             return CLIError(f"cannot talk to {self.address}: {exc.strerror}", hint)
         return CLIError(f"cannot talk to {self.address}: {exc}", hint)

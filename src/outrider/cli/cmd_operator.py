@@ -85,8 +85,8 @@ def api(
         raise
     with response:
         if verbose:
-            ui.warn(f"< HTTP {response.status} {response.reason}")
-            for key, value in response.headers:
+            ui.warn(f"< HTTP {response.status} {response.raw.reason}")
+            for key, value in response.raw.getheaders():
                 ui.warn(f"< {key}: {value}")
         copy(response.chunks(), sys.stdout.buffer)
     return 0
