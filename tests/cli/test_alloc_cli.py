@@ -115,9 +115,7 @@ def test_logs_follow_ends_with_the_task_and_keeps_every_byte(agent: AgentProcess
     job = J.job(
         "follower", J.python("w", "import time; time.sleep(1.5)\n" + writer, LogConfig=dict(SMALL_LOGS))
     )
-    with agent.client() as http:
-        assert http.put("/v1/jobs", json={"Job": job}).status_code == 200
-        alloc_id = wait_for(lambda: (http.get("/v1/job/follower/allocations").json() or [None])[0], 20)["ID"]
+    alloc_id = register(agent, job)[0]["ID"]
     # Start following while the task sleeps; the stream must end by itself when the task exits.
     result = run("alloc", "logs", "-stdout", "-f", alloc_id, agent=agent, timeout=60)
     assert result.returncode == 0, err(result)
@@ -129,9 +127,7 @@ def test_logs_follow_ends_with_the_task_and_keeps_every_byte(agent: AgentProcess
 def test_logs_follow_alone_streams_both_from_the_end(agent: AgentProcess) -> None:
     script = "i=0; while [ $i -lt 40 ]; do echo out $i; echo err $i >&2; i=$((i+1)); sleep 0.05; done"
     job = J.job("both", J.sh("t", "sleep 1; " + script))
-    with agent.client() as http:
-        assert http.put("/v1/jobs", json={"Job": job}).status_code == 200
-        alloc_id = wait_for(lambda: (http.get("/v1/job/both/allocations").json() or [None])[0], 20)["ID"]
+    alloc_id = register(agent, job)[0]["ID"]
     result = run("alloc", "logs", "-f", alloc_id, agent=agent, timeout=60)
     assert result.returncode == 0, err(result)
     outs = "".join(f"out {i}\n" for i in range(40))

@@ -13,7 +13,6 @@ import http.client
 import json
 import socket
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -28,14 +27,18 @@ CHUNK = 64 * 1024
 Params = Mapping[str, str | int | bool | None]
 
 
-@dataclass(frozen=True)
 class Settings:
     """Where and as whom to talk: the global flags resolved against the environment."""
 
-    address: str = DEFAULT_ADDRESS
-    token: str = ""
-    namespace: str = ""
-    region: str = ""
+    __slots__ = ("address", "namespace", "region", "token")
+
+    def __init__(
+        self, address: str = DEFAULT_ADDRESS, token: str = "", namespace: str = "", region: str = ""
+    ) -> None:
+        self.address = address
+        self.token = token
+        self.namespace = namespace
+        self.region = region
 
 
 class Response:

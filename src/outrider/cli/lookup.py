@@ -9,7 +9,6 @@ lookup searches every namespace unless one was asked for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from outrider.cli.client import Client, path_of
@@ -25,13 +24,15 @@ def sanitize_uuid_prefix(prefix: str) -> str:
     return prefix[: len(prefix) - digits % 2]
 
 
-@dataclass(frozen=True)
 class AllocRef:
     """A resolved allocation: its ID and namespace, and its full ``Allocation`` when the API has one."""
 
-    id: str
-    namespace: str
-    alloc: dict[str, Any] | None
+    __slots__ = ("alloc", "id", "namespace")
+
+    def __init__(self, alloc_id: str, namespace: str, alloc: dict[str, Any] | None) -> None:
+        self.id = alloc_id
+        self.namespace = namespace
+        self.alloc = alloc
 
     def tasks(self) -> list[str]:
         """The task names of the allocation's group, in the job's order."""
