@@ -9,18 +9,22 @@ import click
 
 from outrider.cli.client import path_of
 from outrider.cli.lookup import AllocRef, pick_task, resolve_alloc
-from outrider.cli.options import api_command, client_of, json_option, ui_of
+from outrider.cli.options import (
+    alloc_task_arguments,
+    api_command,
+    client_of,
+    json_option,
+    ui_of,
+    verbose_option,
+)
 from outrider.cli.ui import UI, ago, format_time, ibytes, print_json, short_id
 
-verbose_option = click.option(
-    "-verbose", "--verbose", "verbose", is_flag=True, help="Show full IDs and every event."
-)
 _RECENT_EVENTS = 10
 
 
 @api_command("status", short_help="Show an allocation's status and task events.")
 @json_option
-@verbose_option
+@verbose_option("Show full IDs and every event.")
 @click.argument("alloc_id", metavar="ALLOC")
 @click.pass_context
 def status(ctx: click.Context, as_json: bool, verbose: bool, alloc_id: str) -> None:
@@ -86,13 +90,11 @@ def _lifecycle(ctx: click.Context, ref: AllocRef, action: str, body: dict[str, A
 
 
 @api_command("restart", short_help="Restart an allocation's tasks in place.")
-@click.option("-task", "--task", "task_flag", metavar="TASK", help="Restart this task only.")
 @click.option(
     "-all-tasks", "--all-tasks", "all_tasks", is_flag=True, help="Restart every task, not only running ones."
 )
-@verbose_option
-@click.argument("alloc_id", metavar="ALLOC")
-@click.argument("task", required=False)
+@verbose_option()
+@alloc_task_arguments("Restart this task only.")
 @click.pass_context
 def restart(
     ctx: click.Context, task_flag: str | None, all_tasks: bool, verbose: bool, alloc_id: str, task: str | None
@@ -119,10 +121,8 @@ def restart(
     metavar="SIGNAL",
     help="The signal to send.",
 )
-@click.option("-task", "--task", "task_flag", metavar="TASK", help="Signal this task only.")
-@verbose_option
-@click.argument("alloc_id", metavar="ALLOC")
-@click.argument("task", required=False)
+@verbose_option()
+@alloc_task_arguments("Signal this task only.")
 @click.pass_context
 def signal(
     ctx: click.Context,
@@ -143,7 +143,7 @@ def signal(
 @api_command("stats", short_help="Show an allocation's resource usage.")
 @json_option
 @click.option("-task", "--task", "task_flag", metavar="TASK", help="Only this task.")
-@verbose_option
+@verbose_option()
 @click.argument("alloc_id", metavar="ALLOC")
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool, task_flag: str | None, verbose: bool, alloc_id: str) -> None:

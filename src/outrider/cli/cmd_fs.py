@@ -14,9 +14,9 @@ import click
 
 from outrider.cli.client import Client, Response, path_of
 from outrider.cli.cmd_logs import copy, copy_tail
-from outrider.cli.lookup import AllocRef, resolve_alloc
-from outrider.cli.options import api_command, client_of, json_option, ui_of
-from outrider.cli.streams import frame_data, tail_window
+from outrider.cli.lookup import AllocRef, resolve_target
+from outrider.cli.options import api_command, client_of, job_option, json_option, ui_of, verbose_option
+from outrider.cli.streams import frame_data, tail_options, tail_window
 from outrider.cli.ui import format_time, ibytes, print_json
 
 
@@ -25,23 +25,10 @@ from outrider.cli.ui import format_time, ibytes, print_json
     "-stat", "--stat", "stat", is_flag=True, help="Show the path's metadata instead of its contents."
 )
 @click.option("-f", "--follow", "follow", is_flag=True, help="Keep printing what is appended to the file.")
-@click.option(
-    "-tail", "--tail", "tail", is_flag=True, help="Start near the end (-n 10 unless -n or -c is given)."
-)
-@click.option(
-    "-n", "--lines", "lines", type=int, metavar="LINES", help="Show the last LINES lines (implies -tail)."
-)
-@click.option(
-    "-c",
-    "--bytes",
-    "count_bytes",
-    type=int,
-    metavar="BYTES",
-    help="Show the last BYTES bytes (implies -tail).",
-)
+@tail_options
 @click.option("-H", "--machine", "machine", is_flag=True, help="Sizes in bytes, for programs.")
-@click.option("-job", "--job", "by_job", is_flag=True, help="ALLOC is a job ID: use one of its allocations.")
-@click.option("-verbose", "--verbose", "verbose", is_flag=True, help="Show full IDs.")
+@job_option
+@verbose_option()
 @json_option
 @click.argument("alloc_id", metavar="ALLOC")
 @click.argument("path", required=False, default="/")
@@ -62,11 +49,7 @@ def fs(
 ) -> None:
     """Inspect the files of allocation ALLOC (an ID or a unique prefix) at PATH (default: its root)."""
     client, ui = client_of(ctx), ui_of(ctx)
-    if by_job:
-        from outrider.cli.cmd_job import job_alloc_id
-
-        alloc_id = job_alloc_id(client, alloc_id)
-    ref = resolve_alloc(client, ui, alloc_id, verbose)
+    ref = resolve_target(client, ui, alloc_id, by_job, verbose)
     info = _call(client, ref, "stat", path).json()
     if stat:
         if as_json:

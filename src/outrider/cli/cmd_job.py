@@ -10,7 +10,7 @@ from outrider.cli.client import Client, path_of
 from outrider.cli.errors import APIError, CLIError
 from outrider.cli.lookup import alloc_table
 from outrider.cli.monitor import AllocWatch, watch_placement, watch_stop
-from outrider.cli.options import api_command, client_of, json_option, ui_of
+from outrider.cli.options import api_command, client_of, json_option, ui_of, verbose_option
 from outrider.cli.ui import UI, format_time, print_json, short_id
 
 _SUMMARY_COLUMNS = ("Queued", "Starting", "Running", "Failed", "Complete", "Lost", "Unknown")
@@ -27,7 +27,7 @@ _SUMMARY_COLUMNS = ("Queued", "Starting", "Running", "Failed", "Complete", "Lost
     is_flag=True,
     help="The file is JSON (also guessed from *.json or a leading {).",
 )
-@click.option("-verbose", "--verbose", "verbose", is_flag=True, help="Show full IDs.")
+@verbose_option()
 @click.argument("file", metavar="FILE")
 @click.pass_context
 def run(ctx: click.Context, detach: bool, as_json: bool, verbose: bool, file: str) -> int:
@@ -63,7 +63,7 @@ def run(ctx: click.Context, detach: bool, as_json: bool, verbose: bool, file: st
 
 @api_command("status", short_help="List jobs, or show one job and its allocations.")
 @json_option
-@click.option("-verbose", "--verbose", "verbose", is_flag=True, help="Show full IDs.")
+@verbose_option()
 @click.argument("job_id", metavar="[ID]", required=False)
 @click.pass_context
 def status(ctx: click.Context, as_json: bool, verbose: bool, job_id: str | None) -> None:
@@ -179,15 +179,3 @@ def stop(ctx: click.Context, purge: bool, detach: bool, yes: bool, job_id: str) 
     watch.line(f'Stopping job "{job["ID"]}"' + (" and purging it" if purge else ""), lead="==> ")
     stopped = watch_stop(watch)
     watch.line(f'Job "{job["ID"]}" stopped: {stopped} allocation(s) stopped', lead="==> ")
-
-
-def job_alloc_id(client: Client, job_id: str) -> str:
-    """An allocation of the job for ``-job``: the newest running one, else the newest (Nomad picks at random)."""
-    allocs = client.get(path_of("/v1/job", job_id) + "/allocations") or []
-    if not allocs:
-        raise CLIError(
-            f"job {job_id!r} does not exist or has no allocations", "`outrider job status` lists the jobs"
-        )
-    allocs.sort(key=lambda a: int(a.get("CreateIndex") or 0), reverse=True)
-    running = [a for a in allocs if a.get("ClientStatus") == "running"]
-    return str((running or allocs)[0]["ID"])

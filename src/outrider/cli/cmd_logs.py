@@ -17,9 +17,16 @@ import click
 
 from outrider.cli.client import Client, Response, path_of
 from outrider.cli.errors import CLIError
-from outrider.cli.lookup import AllocRef, pick_task, resolve_alloc
-from outrider.cli.options import api_command, client_of, ui_of
-from outrider.cli.streams import IDLE_FLUSH, LastLines, pump, tail_window
+from outrider.cli.lookup import AllocRef, pick_task, resolve_target
+from outrider.cli.options import (
+    alloc_task_arguments,
+    api_command,
+    client_of,
+    job_option,
+    ui_of,
+    verbose_option,
+)
+from outrider.cli.streams import IDLE_FLUSH, LastLines, pump, tail_options, tail_window
 
 
 @api_command("logs", short_help="Print or follow the logs of a task.")
@@ -30,25 +37,10 @@ from outrider.cli.streams import IDLE_FLUSH, LastLines, pump, tail_window
 @click.option(
     "-stdout", "--stdout", "stdout", is_flag=True, help="Show stdout (the default, except with -f alone)."
 )
-@click.option(
-    "-tail", "--tail", "tail", is_flag=True, help="Start near the end (-n 10 unless -n or -c is given)."
-)
-@click.option(
-    "-n", "--lines", "lines", type=int, metavar="LINES", help="Show the last LINES lines (implies -tail)."
-)
-@click.option(
-    "-c",
-    "--bytes",
-    "count_bytes",
-    type=int,
-    metavar="BYTES",
-    help="Show the last BYTES bytes (implies -tail).",
-)
-@click.option("-task", "--task", "task_flag", metavar="TASK", help="The task (same as the TASK argument).")
-@click.option("-job", "--job", "by_job", is_flag=True, help="ALLOC is a job ID: use one of its allocations.")
-@click.option("-verbose", "--verbose", "verbose", is_flag=True, help="Show full IDs.")
-@click.argument("alloc_id", metavar="ALLOC")
-@click.argument("task", required=False)
+@tail_options
+@job_option
+@verbose_option()
+@alloc_task_arguments("The task (same as the TASK argument).")
 @click.pass_context
 def logs(
     ctx: click.Context,
@@ -68,12 +60,8 @@ def logs(
 
     TASK may be left out when the allocation has one task.
     """
-    client, ui = client_of(ctx), ui_of(ctx)
-    if by_job:
-        from outrider.cli.cmd_job import job_alloc_id
-
-        alloc_id = job_alloc_id(client, alloc_id)
-    ref = resolve_alloc(client, ui, alloc_id, verbose)
+    client = client_of(ctx)
+    ref = resolve_target(client, ui_of(ctx), alloc_id, by_job, verbose)
     name = pick_task(ref, task_flag or task)
     tail = tail or lines is not None or count_bytes is not None
     if follow and not (stderr or stdout or tail):

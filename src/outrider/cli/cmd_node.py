@@ -10,15 +10,13 @@ import click
 from outrider.cli.client import Client, path_of
 from outrider.cli.errors import CLIError
 from outrider.cli.lookup import alloc_table, local_node_id, sanitize_uuid_prefix
-from outrider.cli.options import api_command, client_of, json_option, ui_of
+from outrider.cli.options import api_command, client_of, json_option, ui_of, verbose_option
 from outrider.cli.ui import UI, format_time, print_json, short_id
 
 
 @api_command("status", short_help="List nodes, or show one node.")
 @click.option("-self", "--self", "self_node", is_flag=True, help="Show the node of the agent answering.")
-@click.option(
-    "-verbose", "--verbose", "verbose", is_flag=True, help="Show full IDs and the node's attributes."
-)
+@verbose_option("Show full IDs and the node's attributes.")
 @json_option
 @click.argument("node_id", metavar="[NODE]", required=False)
 @click.pass_context
@@ -114,17 +112,24 @@ def _show_node(client: Client, ui: UI, node: dict[str, Any], verbose: bool) -> N
     ui.kv(sorted((node.get("Meta") or {}).items()))
 
 
-@api_command("read", short_help="Show the node's metadata.")
-@click.option(
+node_id_option = click.option(
     "-node-id", "--node-id", "node_id", metavar="NODE", help="Another node (default: the agent's own)."
 )
+
+
+def _node_params(client: Client, node_id: str | None) -> dict[str, str]:
+    """``?node_id=`` for ``-node-id`` (a prefix is resolved first), or nothing for the agent's own node."""
+    return {"node_id": _resolve_node(client, node_id)} if node_id else {}
+
+
+@api_command("read", short_help="Show the node's metadata.")
+@node_id_option
 @json_option
 @click.pass_context
 def meta_read(ctx: click.Context, node_id: str | None, as_json: bool) -> None:
     """Show the node's metadata: all of it, the dynamic keys, and the static ones."""
     client, ui = client_of(ctx), ui_of(ctx)
-    params = {"node_id": _resolve_node(client, node_id) if node_id else None}
-    meta = client.get("/v1/client/metadata", params) or {}
+    meta = client.get("/v1/client/metadata", _node_params(client, node_id)) or {}
     if as_json:
         print_json(meta)
         return
@@ -140,9 +145,7 @@ def meta_read(ctx: click.Context, node_id: str | None, as_json: bool) -> None:
 
 
 @api_command("apply", short_help="Set or unset dynamic node metadata.")
-@click.option(
-    "-node-id", "--node-id", "node_id", metavar="NODE", help="Another node (default: the agent's own)."
-)
+@node_id_option
 @click.option(
     "-unset",
     "--unset",
@@ -168,8 +171,6 @@ def meta_apply(
             if key:
                 meta[key] = None
     client = client_of(ctx)
-    body: dict[str, object] = {"Meta": meta}
-    params = {}
-    if node_id:
-        body["NodeID"] = params["node_id"] = _resolve_node(client, node_id)
+    params = _node_params(client, node_id)
+    body: dict[str, object] = {"Meta": meta, **({"NodeID": params["node_id"]} if params else {})}
     client.write("POST", "/v1/client/metadata", body, params)

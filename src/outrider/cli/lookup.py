@@ -75,6 +75,23 @@ def resolve_alloc(client: Client, ui: UI, given: str, verbose: bool = False) -> 
     return AllocRef(stub["ID"], stub.get("Namespace") or "default", alloc)
 
 
+def resolve_target(client: Client, ui: UI, given: str, by_job: bool, verbose: bool) -> AllocRef:
+    """The allocation a command acts on: ``given`` itself, or with ``-job`` one of job ``given``'s."""
+    return resolve_alloc(client, ui, job_alloc_id(client, given) if by_job else given, verbose)
+
+
+def job_alloc_id(client: Client, job_id: str) -> str:
+    """An allocation of the job for ``-job``: the newest running one, else the newest (Nomad picks at random)."""
+    allocs = client.get(path_of("/v1/job", job_id) + "/allocations") or []
+    if not allocs:
+        raise CLIError(
+            f"job {job_id!r} does not exist or has no allocations", "`outrider job status` lists the jobs"
+        )
+    allocs.sort(key=lambda a: int(a.get("CreateIndex") or 0), reverse=True)
+    running = [a for a in allocs if a.get("ClientStatus") == "running"]
+    return str((running or allocs)[0]["ID"])
+
+
 def alloc_table(ui: UI, stubs: list[dict[str, Any]], verbose: bool = False) -> str:
     """Nomad's ``formatAllocListStubs``: one row per allocation."""
     rows: list[list[Any]] = [

@@ -71,6 +71,29 @@ def general_options(f: F) -> F:
     return f
 
 
+def verbose_option(help_text: str = "Show full IDs.") -> Callable[[F], F]:
+    """``-verbose``: full IDs instead of their first eight characters."""
+    return click.option("-verbose", "--verbose", "verbose", is_flag=True, help=help_text)
+
+
+def alloc_task_arguments(task_help: str) -> Callable[[F], F]:
+    """``ALLOC [TASK]`` and ``-task TASK`` (Nomad takes the task either way; the flag wins)."""
+
+    def decorate(f: F) -> F:
+        f = click.argument("task", required=False)(f)
+        f = click.argument("alloc_id", metavar="ALLOC")(f)
+        return click.option("-task", "--task", "task_flag", metavar="TASK", help=task_help)(f)
+
+    return decorate
+
+
+def job_option(f: F) -> F:
+    """``-job``: the ALLOC argument is a job ID, and one of its allocations is used (Nomad's ``-job``)."""
+    return click.option(
+        "-job", "--job", "by_job", is_flag=True, help="ALLOC is a job ID: use one of its allocations."
+    )(f)
+
+
 def json_option(f: F) -> F:
     """``-json``: print the API's object instead of the table."""
     return click.option("-json", "--json", "as_json", is_flag=True, help="Print the answer as JSON.")(f)

@@ -15,8 +15,10 @@ import codecs
 import json
 import queue
 import threading
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import click
 
 from outrider.cli.client import Response
 from outrider.cli.errors import CLIError
@@ -75,6 +77,27 @@ def tail_window(lines: int | None, count_bytes: int | None) -> tuple[int, int | 
         return count_bytes, None
     keep = DEFAULT_TAIL_LINES if lines is None else lines
     return keep * BYTES_PER_LINE, keep
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def tail_options(f: F) -> F:
+    """``-tail``, ``-n LINES`` and ``-c BYTES``, as ``alloc logs`` and ``alloc fs`` take them."""
+    f = click.option(
+        "-c",
+        "--bytes",
+        "count_bytes",
+        type=int,
+        metavar="BYTES",
+        help="Show the last BYTES bytes (implies -tail).",
+    )(f)
+    f = click.option(
+        "-n", "--lines", "lines", type=int, metavar="LINES", help="Show the last LINES lines (implies -tail)."
+    )(f)
+    return click.option(
+        "-tail", "--tail", "tail", is_flag=True, help="Start near the end (-n 10 unless -n or -c is given)."
+    )(f)
 
 
 _END = object()
