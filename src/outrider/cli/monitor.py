@@ -17,7 +17,8 @@ from outrider.cli.client import Client, path_of
 from outrider.cli.ui import UI, format_time, short_id
 
 WAIT = "5s"  # each blocking query's wait: short, so a dead agent is noticed
-NO_PLACEMENT_GRACE = 5.0  # seconds to wait for an evaluation's first allocation
+NO_PLACEMENT_GRACE = 3.0  # seconds to wait for an evaluation's first allocation
+NO_PLACEMENT_WAIT = "1s"  # the blocking wait while none is placed, so the grace is kept to
 _LIVE = ("pending", "running")
 
 
@@ -50,6 +51,7 @@ class AllocWatch:
         self.job_id = job_id
         self.namespace = namespace
         self.index = 0
+        self.wait = WAIT
         self.progress = Progress(ui)
         self.seen_events: dict[tuple[str, str], int] = {}
         self.seen_status: dict[str, str] = {}
@@ -61,7 +63,7 @@ class AllocWatch:
         sys.stdout.flush()
 
     def fetch(self) -> list[dict[str, Any]]:
-        params = {"index": self.index, "wait": WAIT, "namespace": self.namespace}
+        params = {"index": self.index, "wait": self.wait, "namespace": self.namespace}
         allocs, index = self.client.get_indexed(
             path_of("/v1/job", self.job_id) + "/allocations", params, timeout=30
         )
@@ -125,6 +127,7 @@ def watch_placement(watch: AllocWatch, eval_id: str) -> tuple[int, int, int]:
         running = sum(1 for a in mine if a.get("ClientStatus") == "running")
         failed = sum(1 for a in mine if a.get("ClientStatus") in ("failed", "lost"))
         counts = (len(mine), running, failed)
+        watch.wait = WAIT if mine else NO_PLACEMENT_WAIT
         if not mine:
             if time.monotonic() - started > NO_PLACEMENT_GRACE:
                 return "none placed"
