@@ -37,3 +37,23 @@ def test_every_config_flag_is_documented() -> None:
     ]
     missing = [flag for flag in flags if f"`{flag}" not in readme]
     assert not missing, f"flags missing from the README's configuration table: {missing}"
+
+
+def test_the_command_line_examples_are_real_commands() -> None:
+    """Every command of the README's "Command line" block names real commands and flags (``-h`` parses them)."""
+    import shlex
+    import subprocess
+    import sys
+
+    section = (ROOT / "README.md").read_text().split("## Command line\n", 1)[1]
+    block = code_blocks(section)[0]
+    commands = [line.split("#", 1)[0].split("| ")[-1].strip() for line in block.splitlines()]
+    assert len(commands) == 10
+    for command in commands:
+        words = shlex.split(command)
+        assert words[0] == "outrider", command
+        result = subprocess.run(
+            [sys.executable, "-m", "outrider", *words[1:], "-h"], capture_output=True, text=True, timeout=30
+        )
+        assert result.returncode == 0, f"{command}: {result.stderr}"
+        assert result.stdout.startswith("Usage: outrider "), command

@@ -1,3 +1,3 @@
-from outrider.cli.main import main
+from outrider.cli.root import main
 
 raise SystemExit(main())
