@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from outrider.jobs import JobError, parse_job
-from outrider.jobs.parse import is_empty
+from outrider.jobs.fields import is_empty
 from outrider.runner.restart import RestartPolicy
 from outrider.runner.spec import MIB, LogConfig
 from tests.runner import jobspecs as J

@@ -21,6 +21,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from outrider.jobs.errors import JobError
+from outrider.jobs.fields import (
+    check_fields,
+    read_bool,
+    read_env,
+    read_exec_str,
+    read_int,
+    read_list,
+    read_name,
+    read_obj,
+    read_str,
+    too_deep,
+)
 from outrider.runner.restart import MODE_DELAY, MODE_FAIL, RestartPolicy
 from outrider.runner.spec import (
     DEFAULT_KILL_SIGNAL,
@@ -50,9 +62,6 @@ MAX_TASKS = 100
 MAX_COUNT = 1000
 MAX_JOB_TASKS = 1000
 """The most task processes one job may start: ``Count`` times the tasks, summed over the groups."""
-# A task's name is part of file names: "<alloc_id>.<task>" (its cgroup) and
-# "<task>.stderr.<index>" (its logs) must fit in NAME_MAX (255 bytes).
-MAX_TASK_NAME_BYTES = 200
 
 # Fields Outrider acts on, and fields it accepts and ignores; every other field must be empty.
 _JOB_USED = {
@@ -112,148 +121,39 @@ class ParsedJob:
     job: dict[str, Any]
 
 
-def is_empty(value: Any) -> bool:
-    """Nomad's zero values: null, false, 0, "", and lists or objects holding only those."""
-    if value is None or value is False or value == "" or (type(value) in (int, float) and value == 0):
-        return True
-    if isinstance(value, dict):
-        return all(is_empty(v) for v in value.values())
-    if isinstance(value, list):
-        return not value
-    return False
-
-
-def _check_fields(obj: dict[str, Any], where: str, used: set[str], ignored: set[str]) -> None:
-    for key, value in obj.items():
-        if key not in used and key not in ignored and not is_empty(value):
-            raise JobError(f"{where}.{key} is not supported by Outrider")
-
-
-def _obj(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise JobError(f"{where} must be an object")
-    return value
-
-
-def _int(value: Any, where: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
-    if value is None:
-        return default
-    if type(value) is not int:
-        raise JobError(f"{where} must be an integer")
-    if minimum is not None and value < minimum:
-        raise JobError(f"{where} must be at least {minimum}, got {value}")
-    if maximum is not None and value > maximum:
-        raise JobError(f"{where} must be at most {maximum}, got {value}")
-    return value
-
-
-def _str(value: Any, where: str, default: str = "") -> str:
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise JobError(f"{where} must be a string")
-    return value
-
-
-def _exec_str(value: Any, where: str, default: str = "") -> str:
-    """A string that reaches ``execve`` (command, argument, environment), which cannot carry a NUL byte."""
-    text = _str(value, where, default)
-    if "\x00" in text:
-        raise JobError(f"{where} contains a NUL byte")
-    return text
-
-
-def _list(value: Any, where: str, limit: int) -> list[Any]:
-    if not isinstance(value, list) or not value:
-        return []
-    if len(value) > limit:
-        raise JobError(f"{where} has {len(value)} entries; the limit is {limit}")
-    return value
-
-
-def _too_deep(value: Any, limit: int) -> bool:
-    """Whether objects and arrays nest more than ``limit`` levels (iterative: no recursion limit)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
-
-
-def _bool(value: Any, where: str) -> bool:
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise JobError(f"{where} must be a boolean")
-    return value
-
-
-def _env(value: Any, where: str) -> dict[str, str]:
-    obj = _obj(value, where)
-    for key, item in obj.items():
-        if "=" in key or "\x00" in key:
-            raise JobError(f"{where} has a variable name containing '=' or a NUL byte: {key!r}")
-        if not isinstance(item, str):
-            raise JobError(f"{where}.{key} must be a string")
-        _exec_str(item, f"{where}.{key}")
-    return dict(obj)
-
-
-def _name(value: Any, where: str, what: str) -> str:
-    name = _str(value, where)
-    if not name:
-        raise JobError(f"Missing {what} name")
-    if "/" in name or "\x00" in name or name in (".", "..") or (what == "task" and name == "alloc"):
-        raise JobError(f"{what} name {name!r} cannot be used as a directory name")
-    size = len(name.encode())
-    if what == "task" and size > MAX_TASK_NAME_BYTES:
-        raise JobError(f"task name is {size} bytes long; the limit is {MAX_TASK_NAME_BYTES}")
-    return name
-
-
 def parse_job(raw: Any, *, region: str, datacenter: str, namespace: str | None = None) -> ParsedJob:
     """Validate a job (the value of ``"Job"``) and fill in Nomad's defaults; raises :class:`JobError`."""
     if not isinstance(raw, dict):
         raise JobError("Job must be specified")
-    if _too_deep(raw, MAX_DEPTH):
+    if too_deep(raw, MAX_DEPTH):
         raise JobError(f"Job nests objects and arrays more than {MAX_DEPTH} levels deep")
     job = copy.deepcopy(raw)
     for key in SERVER_FIELDS:
         job.pop(key, None)
-    _check_fields(job, "Job", _JOB_USED, _JOB_IGNORED)
-    job_id = _str(job.get("ID"), "Job.ID")
+    check_fields(job, "Job", _JOB_USED, _JOB_IGNORED)
+    job_id = read_str(job.get("ID"), "Job.ID")
     if not job_id:
         raise JobError("Job ID hasn't been provided")
     if " " in job_id or "\x00" in job_id:
         raise JobError("Job ID contains a space or a null character")
     job["ID"] = job_id
-    job["Name"] = _exec_str(job.get("Name"), "Job.Name") or job_id
-    job["Namespace"] = _str(job.get("Namespace"), "Job.Namespace") or namespace or "default"
+    job["Name"] = read_exec_str(job.get("Name"), "Job.Name") or job_id
+    job["Namespace"] = read_str(job.get("Namespace"), "Job.Namespace") or namespace or "default"
     if job["Namespace"] != "default":
         raise JobError(f'nonexistent namespace "{job["Namespace"]}": Outrider has only namespace "default"')
-    job["Type"] = _str(job.get("Type"), "Job.Type") or "service"
+    job["Type"] = read_str(job.get("Type"), "Job.Type") or "service"
     if job["Type"] not in JOB_TYPES:
         raise JobError(f'job type "{job["Type"]}" is not supported by Outrider (service or batch)')
-    job["Region"] = _str(job.get("Region"), "Job.Region") or region
+    job["Region"] = read_str(job.get("Region"), "Job.Region") or region
     if job["Region"] != region:
         raise JobError(f'job region "{job["Region"]}" is not this agent\'s region "{region}"')
     job["Datacenters"] = _datacenters(job.get("Datacenters"), datacenter)
-    job["NodePool"] = _str(job.get("NodePool"), "Job.NodePool") or "default"
+    job["NodePool"] = read_str(job.get("NodePool"), "Job.NodePool") or "default"
     if job["NodePool"] not in ("default", "all"):
         raise JobError(f'node pool "{job["NodePool"]}" does not exist on this agent')
-    job["Priority"] = _int(job.get("Priority"), "Job.Priority", DEFAULT_PRIORITY, 1, MAX_PRIORITY)
-    job["Stop"] = _bool(job.get("Stop"), "Job.Stop")
-    groups_raw = _list(job.get("TaskGroups"), "Job.TaskGroups", MAX_GROUPS)
+    job["Priority"] = read_int(job.get("Priority"), "Job.Priority", DEFAULT_PRIORITY, 1, MAX_PRIORITY)
+    job["Stop"] = read_bool(job.get("Stop"), "Job.Stop")
+    groups_raw = read_list(job.get("TaskGroups"), "Job.TaskGroups", MAX_GROUPS)
     if not groups_raw:
         raise JobError("Missing job task groups")
     groups: list[GroupSpec] = []
@@ -281,22 +181,22 @@ def _datacenters(value: Any, datacenter: str) -> list[str]:
 
 
 def _group(raw: Any, where: str, job_type: str) -> tuple[GroupSpec, dict[str, Any]]:
-    group = dict(_obj(raw, where))
-    _check_fields(group, where, _GROUP_USED, _GROUP_IGNORED)
-    name = _name(group.get("Name"), f"{where}.Name", "task group")
+    group = dict(read_obj(raw, where))
+    check_fields(group, where, _GROUP_USED, _GROUP_IGNORED)
+    name = read_name(group.get("Name"), f"{where}.Name", "task group")
     group["Name"] = name
-    group["Count"] = _int(group.get("Count"), f"{where}.Count", 1, 0, MAX_COUNT)
+    group["Count"] = read_int(group.get("Count"), f"{where}.Count", 1, 0, MAX_COUNT)
     policy = _restart(group.get("RestartPolicy"), f"{where}.RestartPolicy", RestartPolicy.default(job_type))
     group["RestartPolicy"] = policy.to_json()
-    disk = dict(_obj(group.get("EphemeralDisk"), f"{where}.EphemeralDisk"))
-    _check_fields(disk, f"{where}.EphemeralDisk", _DISK_FIELDS, set())
-    disk_mb = _int(disk.get("SizeMB"), f"{where}.EphemeralDisk.SizeMB", DEFAULT_DISK_MB, 10)
+    disk = dict(read_obj(group.get("EphemeralDisk"), f"{where}.EphemeralDisk"))
+    check_fields(disk, f"{where}.EphemeralDisk", _DISK_FIELDS, set())
+    disk_mb = read_int(disk.get("SizeMB"), f"{where}.EphemeralDisk.SizeMB", DEFAULT_DISK_MB, 10)
     group["EphemeralDisk"] = {
         "SizeMB": disk_mb,
-        "Sticky": _bool(disk.get("Sticky"), f"{where}.EphemeralDisk.Sticky"),
-        "Migrate": _bool(disk.get("Migrate"), f"{where}.EphemeralDisk.Migrate"),
+        "Sticky": read_bool(disk.get("Sticky"), f"{where}.EphemeralDisk.Sticky"),
+        "Migrate": read_bool(disk.get("Migrate"), f"{where}.EphemeralDisk.Migrate"),
     }
-    tasks_raw = _list(group.get("Tasks"), f"{where}.Tasks", MAX_TASKS)
+    tasks_raw = read_list(group.get("Tasks"), f"{where}.Tasks", MAX_TASKS)
     if not tasks_raw:
         raise JobError(f"Missing tasks for task group {name!r}")
     tasks: list[TaskSpec] = []
@@ -312,13 +212,13 @@ def _group(raw: Any, where: str, job_type: str) -> tuple[GroupSpec, dict[str, An
 
 
 def _restart(raw: Any, where: str, base: RestartPolicy) -> RestartPolicy:
-    obj = _obj(raw, where)
-    _check_fields(obj, where, _RESTART_FIELDS, set())
+    obj = read_obj(raw, where)
+    check_fields(obj, where, _RESTART_FIELDS, set())
     policy = RestartPolicy(
-        attempts=_int(obj.get("Attempts"), f"{where}.Attempts", base.attempts, 0),
-        interval=_int(obj.get("Interval"), f"{where}.Interval", base.interval, 0),
-        delay=_int(obj.get("Delay"), f"{where}.Delay", base.delay),
-        mode=_str(obj.get("Mode"), f"{where}.Mode", base.mode) or base.mode,
+        attempts=read_int(obj.get("Attempts"), f"{where}.Attempts", base.attempts, 0),
+        interval=read_int(obj.get("Interval"), f"{where}.Interval", base.interval, 0),
+        delay=read_int(obj.get("Delay"), f"{where}.Delay", base.delay),
+        mode=read_str(obj.get("Mode"), f"{where}.Mode", base.mode) or base.mode,
     )
     # The checks of Nomad's RestartPolicy.Validate, in its words.
     if policy.mode not in (MODE_FAIL, MODE_DELAY):
@@ -340,27 +240,27 @@ def _restart(raw: Any, where: str, base: RestartPolicy) -> RestartPolicy:
 
 
 def _task(raw: Any, where: str, group_policy: RestartPolicy, disk_mb: int) -> tuple[TaskSpec, dict[str, Any]]:
-    task = dict(_obj(raw, where))
-    _check_fields(task, where, _TASK_USED, _TASK_IGNORED)
-    name = _name(task.get("Name"), f"{where}.Name", "task")
-    driver = _str(task.get("Driver"), f"{where}.Driver")
+    task = dict(read_obj(raw, where))
+    check_fields(task, where, _TASK_USED, _TASK_IGNORED)
+    name = read_name(task.get("Name"), f"{where}.Name", "task")
+    driver = read_str(task.get("Driver"), f"{where}.Driver")
     if driver != "raw_exec":
         raise JobError(f'task "{name}": driver "{driver}" is not supported by Outrider (only raw_exec)')
-    config = dict(_obj(task.get("Config"), f"{where}.Config"))
-    _check_fields(config, f"{where}.Config", _CONFIG_FIELDS, set())
-    command = _exec_str(config.get("command"), f"{where}.Config.command")
+    config = dict(read_obj(task.get("Config"), f"{where}.Config"))
+    check_fields(config, f"{where}.Config", _CONFIG_FIELDS, set())
+    command = read_exec_str(config.get("command"), f"{where}.Config.command")
     if not command:
         raise JobError(f'task "{name}": missing command in config')
     args = config.get("args") or []
     if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
         raise JobError(f"{where}.Config.args must be a list of strings")
     for k, arg in enumerate(args):
-        _exec_str(arg, f"{where}.Config.args[{k}]")
-    env = _env(task.get("Env"), f"{where}.Env")
-    kill_signal = _str(task.get("KillSignal"), f"{where}.KillSignal") or DEFAULT_KILL_SIGNAL
+        read_exec_str(arg, f"{where}.Config.args[{k}]")
+    env = read_env(task.get("Env"), f"{where}.Env")
+    kill_signal = read_str(task.get("KillSignal"), f"{where}.KillSignal") or DEFAULT_KILL_SIGNAL
     if signal_number(kill_signal) is None:
         raise JobError(f'task "{name}": unknown kill signal "{kill_signal}"')
-    kill_timeout = _int(task.get("KillTimeout"), f"{where}.KillTimeout", DEFAULT_KILL_TIMEOUT, 0)
+    kill_timeout = read_int(task.get("KillTimeout"), f"{where}.KillTimeout", DEFAULT_KILL_TIMEOUT, 0)
     logs, log_json = _log_config(task.get("LogConfig"), f"{where}.LogConfig", name, disk_mb)
     policy = _restart(task.get("RestartPolicy"), f"{where}.RestartPolicy", group_policy)
     task.update(
@@ -378,13 +278,13 @@ def _task(raw: Any, where: str, group_policy: RestartPolicy, disk_mb: int) -> tu
 
 
 def _log_config(raw: Any, where: str, task: str, disk_mb: int) -> tuple[LogConfig, dict[str, Any]]:
-    obj = dict(_obj(raw, where))
-    _check_fields(obj, where, _LOG_FIELDS, set())
-    max_files = _int(obj.get("MaxFiles"), f"{where}.MaxFiles", DEFAULT_MAX_FILES)
-    size_mb = _int(obj.get("MaxFileSizeMB"), f"{where}.MaxFileSizeMB", DEFAULT_MAX_FILE_SIZE_MB)
-    size_bytes = _int(obj.get("MaxFileSizeBytes"), f"{where}.MaxFileSizeBytes", 0, 0)
+    obj = dict(read_obj(raw, where))
+    check_fields(obj, where, _LOG_FIELDS, set())
+    max_files = read_int(obj.get("MaxFiles"), f"{where}.MaxFiles", DEFAULT_MAX_FILES)
+    size_mb = read_int(obj.get("MaxFileSizeMB"), f"{where}.MaxFileSizeMB", DEFAULT_MAX_FILE_SIZE_MB)
+    size_bytes = read_int(obj.get("MaxFileSizeBytes"), f"{where}.MaxFileSizeBytes", 0, 0)
     # Nomad 1.10 added ``Enabled``; ``Disabled`` is its older, inverted spelling.
-    disabled = _bool(obj.get("Disabled"), f"{where}.Disabled") or obj.get("Enabled") is False
+    disabled = read_bool(obj.get("Disabled"), f"{where}.Disabled") or obj.get("Enabled") is False
     # The checks of Nomad's LogConfig.Validate, in its words.
     if max_files < 1:
         raise JobError(f'task "{task}": minimum number of files is 1; got {max_files}')
