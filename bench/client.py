@@ -136,7 +136,7 @@ async def close_all(protos: list[RawResponse], timeout: float = 10.0) -> None:
 
 
 class ChunkedDecoder:
-    """Incremental decoder of an HTTP/1.1 chunked body (RFC 9112 §7.1); extensions and trailers ignored."""
+    """Incremental decoder of an HTTP/1.1 chunked body (RFC 9112, 7.1); extensions and trailers ignored."""
 
     def __init__(self, sink: Callable[[bytes], None]) -> None:
         self.sink = sink

@@ -1,4 +1,4 @@
-"""Exact Go ``strconv`` messages and ``RFC3339Nano`` timestamps (spec §1.3, §1.5)."""
+"""Exact Go ``strconv`` messages and ``RFC3339Nano`` timestamps (Nomad's ``http.go`` ``parse``, ``wrap``)."""
 
 from __future__ import annotations
 

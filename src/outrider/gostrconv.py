@@ -1,8 +1,8 @@
 """Go ``strconv`` and ``time`` formatting that Nomad's wire format exposes.
 
 Error texts and timestamps reach clients verbatim, so these are exact ports:
-``strconv.Quote``, ``ParseBool``, ``ParseInt(s, 10, 64)``, ``Atoi`` (spec §1.5)
-and ``time.Time.Format(time.RFC3339Nano)`` in the local zone (spec §1.3).
+``strconv.Quote``, ``ParseBool``, ``ParseInt(s, 10, 64)``, ``Atoi``
+(``command/agent/http.go`` ``parse``) and ``time.Time.Format(time.RFC3339Nano)`` in the local zone.
 """
 
 from __future__ import annotations

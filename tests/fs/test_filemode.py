@@ -1,4 +1,4 @@
-"""Go ``os.FileMode.String()`` for Linux stat modes (spec §2.4), on every implementation."""
+"""Go ``os.FileMode.String()`` for Linux stat modes (Go ``io/fs``), on every implementation."""
 
 from __future__ import annotations
 

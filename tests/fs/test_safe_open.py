@@ -250,7 +250,7 @@ def _assert_outcome(alloc: Alloc, opener: Opener, rel: str, flags: int, expected
     exc = info.value
     assert type(exc) is exc_type
     assert exc.errno == code
-    # Only the user's alloc-relative path may appear, never the host path (spec §18 item 16).
+    # Only the user's alloc-relative path may appear, never the host path (Nomad's messages include it).
     assert exc.filename == rel
     assert alloc.root_real not in str(exc)
     if expected == ESCAPE:

@@ -1,4 +1,4 @@
-"""Go ``http.DetectContentType`` port (spec §2.5) and the untrusted-content rule (spec §7).
+"""Go ``http.DetectContentType`` port (``net/http/sniff.go``) and Nomad's ``wrapUntrustedContent`` rule.
 
 Every table test runs on each implementation; hypothesis checks that native
 and pure agree on random input, bare and behind every signature.
@@ -86,7 +86,7 @@ def test_go_table(impl: ModuleType, data: bytes, expected: str) -> None:
     assert impl.detect_content_type(data) == expected
 
 
-# One example per signature of spec §2.5, plus the boundaries of each rule.
+# One example per signature of Go's ``net/http/sniff.go``, plus the boundaries of each rule.
 EDGE_CASES = [
     # html: every tag, any case, needs a tag-terminating byte (space or '>').
     *[(tag + b">", HTML) for tag in (b"<!DOCTYPE HTML", b"<HEAD", b"<SCRIPT", b"<IFRAME", b"<H1")],

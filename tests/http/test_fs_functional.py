@@ -1,4 +1,4 @@
-"""ls, stat, cat and readat against a real agent process on loopback (spec §3, §4, §7, §8)."""
+"""ls, stat, cat and readat against a real agent process on loopback (``command/agent/fs_endpoint.go``)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_ls_root_lists_layout_sorted(agent: AgentProcess, alloc: AllocFixture) -
         "Name": "web",
         "Size": st.st_size,
     }
-    # Compact, sorted keys, no trailing newline (spec §1.3).
+    # Compact, sorted keys, no trailing newline (``command/agent/http.go`` ``wrap``).
     assert resp.content.startswith(b'[{"FileMode":"drwxr-xr-x","IsDir":true,"ModTime":')
     assert not resp.content.endswith(b"\n")
 
@@ -259,7 +259,7 @@ def test_cat_errors_keep_their_status(agent: AgentProcess, alloc: AllocFixture) 
         403,
         "Reading private file prohibited: /web/private/key",
     )
-    # A name that merely starts with "secrets" is not a secret (§18 item 17).
+    # A name that merely starts with "secrets" is not a secret (Nomad's ``ReadAt`` prefix check says it is).
     alloc.write("web/secretsX", "fine")
     assert get(agent, f"/v1/client/fs/cat/{alloc.id}", path="web/secretsX").text == "fine"
 

@@ -175,7 +175,7 @@ def http(world: World) -> Iterator[httpx.Client]:
 # -- sending and judging ----------------------------------------------------------------------
 
 # Served routes, as the agent sees the decoded path. Anything else reaches Nomad's
-# root handler, whose 404 has an empty body (spec §1.1).
+# root handler, whose 404 has an empty body (``command/agent/http.go`` ``handleRootFallthrough``).
 ROUTED = re.compile(
     r"/v1/(agent/(self|health)$|client/(fs/|allocation/|metadata$|stats$|gc$)"
     r"|node/|nodes$|metrics$|jobs$|job/|allocations$|allocation/)"

@@ -1,6 +1,7 @@
 """``/v1/client/fs/logs`` against a real agent: real tasks run through the jobs API, real rotation
 (tiny ``MaxFileSizeBytes``), every byte checked by sha256, the reference's error texts, external
-allocations and python-nomad (spec §9, §17, §18 items 7-11)."""
+allocations and python-nomad (``command/agent/fs_endpoint.go`` ``Logs``, ``client/fs_endpoint.go``
+``logsImpl``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""GET/POST /v1/client/metadata against real agent processes (spec §13), persistence across kill -9."""
+"""GET/POST /v1/client/metadata against real agent processes, persistence across kill -9.
+
+Nomad's side: ``client/meta_endpoint.go``.
+"""
 
 from __future__ import annotations
 

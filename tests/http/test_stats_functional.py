@@ -1,4 +1,7 @@
-"""GET /v1/client/stats and /v1/client/allocation/<id>/stats against a real agent (spec §11, §12)."""
+"""GET /v1/client/stats and /v1/client/allocation/<id>/stats against a real agent.
+
+Nomad's side: ``command/agent/stats_endpoint.go``, ``client/alloc_endpoint.go`` ``Stats``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""``/v1/client/fs/stream`` against a real agent, real files and a real writer process (spec §6, §17).
+"""``/v1/client/fs/stream`` against a real agent, real files and a real writer process.
+
+Nomad's side: ``command/agent/fs_endpoint.go`` ``Stream``.
 
 Frames are decoded both ways official clients do: incrementally, like the Go
 API client's ``json.Decoder``, and by splitting on ``}{``, like the web UI.
@@ -65,7 +67,7 @@ def test_large_file_in_true_offset_frames(agent: AgentProcess, alloc: AllocFixtu
     alloc.write(LOG, data)
     frames = go_client_frames(get(agent, stream_url(alloc), path="/" + LOG, follow="0").content)
     assert frame_data(frames) == data
-    # Spec §5.4: the reference says 262144 for the last frame.
+    # Nomad's ``streamFile`` advances the offset before sending: the reference says 262144 for the last frame.
     assert [f["Offset"] for f in frames] == [65536, 131072, 196608, 204800]
     assert {f["File"] for f in frames} == {"/" + LOG}  # the path exactly as requested
 
@@ -237,10 +239,10 @@ def test_followers_see_every_byte_once_and_every_event_once(agent: AgentProcess,
         assert [event for event, _ in parts] == ["", "file truncated", "file truncated", "file deleted"]
         (_, before), (_, after_truncate), (_, after_replace), (_, deleted) = parts
         assert frame_data(before) == seed + a_lines
-        # Truncated to empty: an event-only frame, sent once (spec §18 item 6).
+        # Truncated to empty: an event-only frame, sent once (Nomad's framer re-sends it).
         assert after_truncate[0] == {"File": file_name, "FileEvent": "file truncated"}
         assert frame_data(after_truncate) == b_lines
-        # Replaced: the new file from 0, announced on its first data frame (spec §18 item 4).
+        # Replaced: the new file from 0, announced on its first data frame (Nomad reports "file deleted").
         assert "Data" in after_replace[0]
         assert frame_data(after_replace) == c_file
         assert deleted == [{"File": file_name, "FileEvent": "file deleted", "Offset": len(c_file)}]
@@ -267,7 +269,7 @@ def test_idle_stream_gets_heartbeats(agent: AgentProcess, alloc: AllocFixture) -
 
 
 def test_following_past_the_end_waits_for_data(agent: AgentProcess, alloc: AllocFixture) -> None:
-    # Spec §18 item 10: the reference invents a truncation and restarts from 0.
+    # Following from past EOF: the reference invents a truncation and restarts from 0.
     alloc.write(LOG, b"abc")
     follower = Follower(agent, stream_url(alloc), path=LOG, origin="end", offset="-2")
     follower.start()

@@ -1,4 +1,4 @@
-"""Decoding POST /v1/client/metadata bodies with Go encoding/json semantics (spec §13.3 step 1)."""
+"""Decoding POST /v1/client/metadata bodies with Go encoding/json semantics (Nomad's ``meta_endpoint.go``)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Metadata key validation (spec §13.3 step 3): the table of valid and invalid keys with their texts."""
+"""Metadata key validation: the table of valid and invalid keys with their texts.
+
+Nomad's rule: ``nomad/structs/node.go`` ``NodeMetaApplyRequest.Validate``.
+"""
 
 from __future__ import annotations
 

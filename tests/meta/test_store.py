@@ -1,4 +1,4 @@
-"""The metadata store: apply semantics (spec §13.3 step 4), startup cleaning (§13.1), atomic persistence."""
+"""The metadata store: apply semantics (``client/meta_endpoint.go``), startup cleaning, atomic persistence."""
 
 from __future__ import annotations
 

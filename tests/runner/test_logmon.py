@@ -1,4 +1,7 @@
-"""The rotating log writer (spec §10, §18 item 12): exact bytes, line-aware cuts, purge, restart."""
+"""The rotating log writer: exact bytes, line-aware cuts, purge, restart.
+
+Nomad's is ``client/logmon/logging/rotator.go``; its bugs are fixed here.
+"""
 
 from __future__ import annotations
 

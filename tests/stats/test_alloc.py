@@ -1,4 +1,7 @@
-"""Allocation stats (spec §12): sampling real processes, cgroup v2 groups and the JSON sums."""
+"""Allocation stats: sampling real processes, cgroup v2 groups and the JSON sums.
+
+Nomad's side: ``client/alloc_endpoint.go`` ``Stats``.
+"""
 
 from __future__ import annotations
 

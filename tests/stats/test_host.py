@@ -1,4 +1,4 @@
-"""Host stats computation (spec §11) and the fixes of spec §18 item 23."""
+"""Host stats computation (``client/hoststats/host.go``) and the fixes of its CPU math."""
 
 from __future__ import annotations
 

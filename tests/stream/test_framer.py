@@ -27,7 +27,7 @@ def impl(request: pytest.FixtureRequest) -> ModuleType:
 
 
 def test_reference_example_is_byte_exact(impl: ModuleType) -> None:
-    # Spec §5.2: TestHTTP_FS_Stream_NoFollow_XSS.
+    # Nomad's command/agent/fs_endpoint_test.go: TestHTTP_FS_Stream_NoFollow_XSS.
     out = impl.encode_frames(XSS, json_string("alloc/logs/web.stdout.0"), "", 40)
     assert out == (
         b'{"Data":"PHNjcmlwdD5hbGVydChkb2N1bWVudC5kb21haW4pOzwvc2NyaXB0Pg==",'
@@ -52,7 +52,8 @@ def test_no_data_and_no_event_writes_nothing(impl: ModuleType) -> None:
 
 
 def test_large_data_splits_with_true_end_offsets(impl: ModuleType) -> None:
-    # Spec §5.4: the reference stamps the last 8192 bytes with 262144; the true end is 204800.
+    # Nomad's streamFile advances the offset before sending: the reference stamps the last
+    # 8192 bytes with 262144; the true end is 204800.
     data = bytes(range(256)) * 800
     frames = split_frames(impl.encode_frames(data, b'"f"', "", len(data)))
     assert [f["Offset"] for f in frames] == [65536, 131072, 196608, 204800]
@@ -105,7 +106,7 @@ def test_native_and_pure_are_identical(data: bytes, name: str, event: str, gap: 
         assert frames == ([{k: v for k, v in fields.items() if v}] if event else [])
 
 
-# -- File names: Go's JSON string rules (spec §1.3) ------------------------------------------------
+# -- File names: Go's JSON string rules (nomad/structs/handlers.go) --------------------------------
 
 
 @pytest.mark.parametrize(

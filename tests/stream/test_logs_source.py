@@ -129,7 +129,7 @@ def test_snapshot_leaves_out_files_created_after_the_request(run: Runner[Any], l
         write(logs, "web.stdout.1", b"b" * 10)
         source, wake = make_source(service, logs, follow=False, plain=True), Wake()
         source.bind(wake)
-        # A busy task rotates while the request runs: Nomad would keep going (spec §18 item 8).
+        # A busy task rotates while the request runs: Nomad's ``logsImpl`` would keep going.
         write(logs, "web.stdout.2", b"c" * 10)
         write(logs, "web.stdout.3", b"d" * 10)
         assert await pump(source, wake) == b"a" * 10 + b"b" * 10

@@ -181,7 +181,7 @@ def test_skip_refuses_a_fingerprint_that_cannot_fit(
 
 
 def test_offset_past_eof_waits_instead_of_reporting_truncation(impl: ModuleType, log: Path) -> None:
-    # Spec §18 item 10: the reference invents a truncation and restarts from 0.
+    # Following from past EOF: the reference invents a truncation and restarts from 0.
     append(log, b"abc")
     with open_reader(impl, log, 10) as r:
         assert r.check() == "ok"
@@ -200,7 +200,7 @@ def test_offset_past_eof_still_sees_a_real_truncation(impl: ModuleType, log: Pat
 
 
 def test_replaced_by_rename_is_not_deleted(impl: ModuleType, log: Path) -> None:
-    # Spec §18 item 4: the reference ends the stream with "file deleted".
+    # Replaced file: the reference ends the stream with "file deleted".
     append(log, b"old")
     with open_reader(impl, log) as r:
         fresh = log.with_name("fresh")
@@ -246,7 +246,7 @@ def test_the_directory_is_held_by_descriptor(impl: ModuleType, tmp_path: Path) -
 
 
 def test_errors_from_the_directory_are_raised_not_fatal(impl: ModuleType, log: Path) -> None:
-    # Spec §18 item 2: a stat error other than "not found" kills the reference agent.
+    # Nomad's polling watcher (hpcloud/tail): a stat error other than "not found" kills the reference agent.
     fd = os.open(log, os.O_RDONLY | os.O_CLOEXEC)
     not_a_dir = os.open(log, os.O_PATH | os.O_CLOEXEC)
     with impl.TailReader(fd, not_a_dir, "x", 0) as r, pytest.raises(NotADirectoryError):

@@ -1,4 +1,4 @@
-# Go os.FileMode.String() for Linux st_mode values (spec §2.4).
+# Go os.FileMode.String() for Linux st_mode values (Go io/fs).
 
 cpdef str file_mode_string(object st_mode)
 

@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Go ``os.FileMode.String()`` for a Linux ``st_mode`` (spec §2.4).
+"""Go ``os.FileMode.String()`` for a Linux ``st_mode`` (Go ``io/fs``).
 
 Go first maps stat's mode to its own bits (``os/stat_linux.go``) and then
 prints the set type letters in the fixed order ``dalTLDpSugct?`` followed by

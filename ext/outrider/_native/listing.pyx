@@ -67,7 +67,7 @@ cdef int _scan(int dir_fd, DIR *d, _Item **items, Py_ssize_t *count, Py_ssize_t 
             continue
         if fstatat(dir_fd, name, <struct_stat *>&st, AT_SYMLINK_NOFOLLOW) != 0:
             if cerrno.errno == ENOENT:
-                # Vanished between the listing and the stat: skipped (spec §18 item 25).
+                # Vanished between the listing and the stat: skipped (Nomad's List fails whole).
                 continue
             return cerrno.errno
         if count[0] == cap[0]:

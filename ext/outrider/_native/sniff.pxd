@@ -1,4 +1,4 @@
-# Go net/http DetectContentType (spec §2.5): declarations shared with other native modules.
+# Go net/http DetectContentType (net/http/sniff.go): declarations shared with other native modules.
 
 cpdef str detect_content_type(object data)
 

@@ -2,7 +2,7 @@
 """Exact port of Go's ``net/http.DetectContentType`` (``net/http/sniff.go``).
 
 The pure-Python twin is ``outrider.fs.sniff_py``; both must agree byte for byte.
-Signatures are tested in Go's table order and the first match wins (spec §2.5).
+Signatures are tested in Go's table order and the first match wins (``net/http/sniff.go``).
 """
 
 from libc.string cimport memcmp

@@ -1,13 +1,13 @@
-"""The one authorization step every endpoint goes through (spec §16).
+"""The one authorization step every endpoint goes through (``client/acl.go``, ``acl/acl.go``).
 
-With ACLs disabled every request is allowed, whatever its token (spec §1.6).
+With ACLs disabled every request is allowed, whatever its token (``acl/virtual.go`` ``ACLsDisabledACL``).
 """
 
 from __future__ import annotations
 
 from outrider.errors import permission_denied
 
-# Namespace capabilities named by the endpoints (spec §16).
+# Namespace capabilities named by the endpoints (``acl/policy.go``).
 READ_FS = "read-fs"
 READ_LOGS = "read-logs"
 READ_JOB = "read-job"

@@ -1,9 +1,9 @@
-"""The allocation directory: its layout (spec §2.1) and safe access beneath it (spec §2.2, §2.3).
+"""The allocation directory: its layout and safe access beneath it (``client/allocdir/alloc_dir.go``).
 
 Every path a request names goes through :func:`clean_rel` (lexical) and then
 ``open_beneath`` (the resolution and the open are one step), so no check can be
-raced by a task that swaps a symlink (spec §18 item 18). Errors carry the
-alloc-relative path, never the host path (§18 item 16).
+raced by a task that swaps a symlink. Errors carry the alloc-relative path, never the host path
+(Nomad's messages include it).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def clean_rel(path: str) -> str:
 
     A leading ``/`` is not absolute (``/alloc/logs`` is ``<allocDir>/alloc/logs``).
     Climbing above the root raises :class:`PathEscapesError`; a name that merely
-    starts with ``..`` (``..foo``) is a legal name (fixes spec §18 item 19).
+    starts with ``..`` (``..foo``) is a legal name (Nomad's ``PathEscapesAllocViaRelative`` rejects it).
     """
     if "\x00" in path:
         raise InvalidPathError("invalid path: contains a NUL byte")
@@ -117,7 +117,7 @@ def open_fd_in_alloc(alloc: Allocation, rel: str, flags: int = os.O_PATH) -> tup
 def open_regular(alloc: Allocation, user_path: str, rel: str) -> Iterator[tuple[int, os.stat_result, str]]:
     """Open a regular file that may be read; yield ``(path_fd, stat, resolved_rel)``.
 
-    The reference's order of complaints (spec §6): a directory, then a secret,
+    The reference's order of complaints (``client/fs_endpoint.go`` ``stream``): a directory, then a secret,
     then anything else that is not a regular file (FIFOs would block a reader,
     devices have side effects). Raises :class:`NotRegularFileError`,
     :class:`SecretPathError` or the open's ``OSError``.
@@ -162,14 +162,14 @@ def open_log_dir(alloc: Allocation) -> int:
 
 
 def check_readable(user_path: str, resolved_rel: str) -> None:
-    """Refuse reads that resolve into a task's secrets or private dir (spec §2.3, §18 item 17)."""
+    """Refuse reads that resolve into a task's secrets or private dir (Nomad's ``AllocDir.ReadAt``)."""
     kind = is_secret_path(resolved_rel)
     if kind is not None:
         raise SecretPathError(kind, user_path)
 
 
 def build_alloc_dir(alloc_dir: str, alloc_id: str, tasks: list[str]) -> str:
-    """Create Nomad's alloc-dir layout (spec §2.1) and return the allocation's directory."""
+    """Create Nomad's alloc-dir layout (``AllocDir.Build``) and return the allocation's directory."""
     root = os.path.join(alloc_dir, alloc_id)
     os.makedirs(root, mode=0o755, exist_ok=True)
     shared = os.path.join(root, SHARED_ALLOC_DIR)

@@ -8,10 +8,10 @@ ESCAPE_MESSAGE = "Path escapes the alloc directory"
 
 
 class PathEscapesError(PermissionError):
-    """A path (or a symlink on it) resolves outside the allocation directory (spec §2.2).
+    """A path (or a symlink on it) resolves outside the allocation directory (``helper/escapingfs``).
 
     ``str()`` is exactly Nomad's message; ``filename`` keeps the alloc-relative
-    path the user asked for, never a host path (spec §18 item 16). ``errno`` is
+    path the user asked for, never a host path (Nomad's messages include it). ``errno`` is
     ``EXDEV``, the value Linux's ``openat2(RESOLVE_BENEATH)`` reports for an escape.
     """
 

@@ -1,4 +1,4 @@
-"""File mode strings in Go's ``os.FileMode.String()`` format (spec §2.4).
+"""File mode strings in Go's ``os.FileMode.String()`` format (Go ``io/fs``).
 
 Exports the active :func:`file_mode_string` (native when built, else the pure
 twin) and ``IMPLEMENTATIONS`` with every importable variant.

@@ -2,7 +2,7 @@
 
 Reference twin of ``outrider._native.filemode``. Mirrors Go in two steps:
 ``os/stat_linux.go`` maps stat's mode onto Go's FileMode bits, then
-``io/fs`` ``FileMode.String`` prints them (spec §2.4).
+``io/fs`` ``FileMode.String`` prints them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Directory listings for ``fs/ls`` (spec §3): names with their ``lstat`` in one call.
+"""Directory listings for ``fs/ls`` (Nomad's ``AllocDir.List``): names with their ``lstat`` in one call.
 
 Exports the active :func:`list_dir` (native when built, unless ``OUTRIDER_PURE=1``)
 and ``IMPLEMENTATIONS``. The native twin reads the directory and stats every

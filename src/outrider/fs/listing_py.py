@@ -14,7 +14,7 @@ def list_dir(dir_fd: int) -> list[Entry]:
 
     ``.`` and ``..`` are left out; each entry carries its own ``lstat`` (symlinks
     are not followed). An entry that vanishes between the listing and its
-    ``lstat`` is skipped, not an error (spec §18 item 25); any other failure
+    ``lstat`` is skipped, not an error (Nomad's ``List`` fails whole); any other failure
     raises ``OSError``. ``dir_fd`` stays open.
     """
     if dir_fd < 0:

@@ -1,4 +1,4 @@
-"""Positional reads for ``cat``, ``readat`` and ``stream`` (spec §5, §7, §8).
+"""Positional reads for ``cat``, ``readat`` and ``stream`` (``client/allocdir/alloc_dir.go`` ``ReadAt``).
 
 Exports the active implementation (native when built, unless ``OUTRIDER_PURE=1``)
 and ``IMPLEMENTATIONS``, the map of every importable twin.

@@ -1,7 +1,7 @@
 """Pure-Python twin of ``outrider._native.readat``: positional reads that never move a file offset.
 
 ``pread`` leaves the shared file position alone, so one descriptor can serve
-several readers, and a reader never has to ``lseek`` (spec §5.6, §8).
+several readers, and a reader never has to ``lseek``.
 """
 
 from __future__ import annotations

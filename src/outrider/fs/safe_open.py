@@ -1,4 +1,4 @@
-"""Open files beneath an allocation directory without a check-then-open race (spec §2.2, §18 items 16-19).
+"""Open files beneath an allocation directory without a check-then-open race (``helper/escapingfs``).
 
 Exports the active ``open_beneath`` (native when built, unless ``OUTRIDER_PURE=1``),
 ``IMPLEMENTATIONS`` and :func:`is_secret_path`, shared by both twins.
@@ -47,7 +47,7 @@ def is_secret_path(resolved_rel: str) -> str | None:
 
     Checks the *resolved* path with component boundaries and exact case, so a
     symlink elsewhere that leads into another task's secrets is caught while
-    ``web/secretsX`` is not (spec §2.3, §18 item 17). The shared ``alloc/`` dir
+    ``web/secretsX`` is not (Nomad's ``ReadAt`` checks a case-insensitive prefix). The shared ``alloc/`` dir
     is not a task.
     """
     parts = [p for p in resolved_rel.split("/") if p and p != "."]

@@ -1,11 +1,11 @@
 """Pure-Python twin of ``outrider._native.safe_open``: open a path beneath the alloc dir.
 
-The resolution and the open are one step (spec §18 item 18): the path is walked
+The resolution and the open are one step (Nomad checks, then opens): the path is walked
 one component at a time with ``openat(O_PATH | O_NOFOLLOW)`` relative to the
 directory descriptor reached so far, and symlinks are expanded by hand, so a
 task that swaps a link between two calls can never steer us outside the root.
 
-Symlink rules (spec §2.2, "inside is fine"): a relative target is resolved from
+Symlink rules (``helper/escapingfs/escapes.go``, "inside is fine"): a relative target is resolved from
 the link's directory and may use ``..`` as long as it never climbs above the
 root; an absolute target is accepted only when it is ``root_real`` itself or
 lies below ``root_real + "/"`` (plain prefix, no normalisation), and the walk

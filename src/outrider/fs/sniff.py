@@ -1,4 +1,4 @@
-"""Content sniffing as Go's ``net/http`` does it (spec §2.5, §7).
+"""Content sniffing as Go's ``net/http`` does it (``net/http/sniff.go``).
 
 Exports the active :func:`detect_content_type` (native when built, else the
 pure twin) and ``IMPLEMENTATIONS`` with every importable variant.
@@ -20,7 +20,7 @@ _active, IMPLEMENTATIONS = _impl.select("sniff", sniff_py)
 detect_content_type: Callable[[bytes | bytearray | memoryview], str] = _active.detect_content_type
 
 # Sniffed types that a browser would render as markup; Nomad's noxssrw wrapper
-# downgrades them to plain text for cat/readat (spec §7).
+# downgrades them to plain text for cat/readat (``command/agent/http.go`` ``wrapUntrustedContent``).
 _MARKUP_PREFIXES = ("text/html", "text/xhtml", "text/xhtml+xml")
 
 

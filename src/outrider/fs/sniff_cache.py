@@ -1,6 +1,6 @@
 """Remembered content types of files that have not changed since they were sniffed.
 
-``fs/stat`` sniffs the first 512 bytes of a file on every request (spec §2.5),
+``fs/stat`` sniffs the first 512 bytes of a file on every request (``client/allocdir/alloc_dir.go`` ``Stat``),
 and clients poll ``stat`` of the same files. A file's inode change time moves on
 every write and cannot be set from user space, so ``(device, inode, ctime,
 size)`` names one version of a file's bytes, with one caveat borrowed from git's

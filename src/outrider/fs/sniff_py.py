@@ -2,7 +2,7 @@
 
 This is the reference twin of ``outrider._native.sniff``. The signature table
 keeps Go's order and kinds (exact, masked, html, mp4, text) so the two can be
-read side by side; the first signature that matches wins (spec §2.5).
+read side by side; the first signature that matches wins.
 """
 
 from __future__ import annotations

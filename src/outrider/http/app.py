@@ -1,4 +1,4 @@
-"""The ASGI application: Nomad's routing (spec §1.1) on Starlette.
+"""The ASGI application: Nomad's routing (``command/agent/http.go`` ``registerHandlers``) on Starlette.
 
 To add endpoints, a module exposes ``ROUTES`` (Starlette routes), ``FS_OPS``
 (``/v1/client/fs/<op>/<alloc_id>`` handlers) or ``ALLOC_ACTIONS``

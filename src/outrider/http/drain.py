@@ -7,7 +7,7 @@ that, it closes the connection after the response without saying so, and the
 client's next request on it fails with "server disconnected". Reading what is
 left of a small body first keeps the connection usable. A body too large or too
 slow to drain gets ``Connection: close`` on the response instead, so the client
-knows not to reuse the connection (RFC 9112 §9.6).
+knows not to reuse the connection (RFC 9112 section 9.6).
 """
 
 from __future__ import annotations

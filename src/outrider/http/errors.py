@@ -1,4 +1,7 @@
-"""The one error path (spec §1.4): a status code and a plain-text body with no trailing newline."""
+"""The one error path: a status code and a plain-text body with no trailing newline.
+
+Nomad writes its errors the same way in ``command/agent/http.go`` ``wrap``.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Sending a byte range of an already-checked open file, the way aiohttp's ``web_fileresponse`` does.
 
 The file is opened and checked before the response starts (so errors keep their
-real status code, fixing spec §1.4's 200-with-error), the first bytes are sniffed
-for the untrusted-content wrapper (spec §7), and the body leaves in bounded
-chunks, so memory per request stays the same whatever the file size.
+real status code, where Nomad's wrapper answers 200 with the error text), the first
+bytes are sniffed for the untrusted-content wrapper (``command/agent/http.go``
+``wrapUntrustedContent``), and the body leaves in bounded chunks, so memory per
+request stays the same whatever the file size.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Headers added around every response: CORS (spec §1.2) and operator-configured headers."""
+"""Headers added around every response: CORS and operator-configured headers.
+
+CORS follows ``command/agent/http.go`` ``wrapCORS``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Query-string and token parsing (spec §1.5, §1.6).
+"""Query-string and token parsing (``command/agent/http.go`` ``parse``, ``parseToken``).
 
 The query string is decoded with ``surrogateescape`` so a file name that is not
 UTF-8 reaches the file system byte for byte.
@@ -97,7 +97,10 @@ def token_of(request: Request) -> str:
 
 
 def check_generic(query: Query) -> None:
-    """Validate the parameters every Nomad handler parses, stopping at the first 400 (spec §1.5, §18 item 20)."""
+    """Validate the parameters every Nomad handler parses, stopping at the first 400.
+
+    Nomad's ``command/agent/http.go`` ``parse`` reports these errors but its handlers go on.
+    """
     stale = query.first("stale")
     if stale not in (None, "", "true", "false"):
         raise APIError(400, "Expect `true` or `false` for `stale` query string parameter")

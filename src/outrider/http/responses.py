@@ -1,4 +1,7 @@
-"""The one JSON encoder (spec §1.3): sorted keys, compact, no trailing newline; ``?pretty`` indents by 4."""
+"""The one JSON encoder: sorted keys, compact, no trailing newline; ``?pretty`` indents by 4.
+
+As Nomad's ``command/agent/http.go`` ``wrap`` encodes its responses.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ _COMPACT = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 def wants_pretty(query: Query) -> bool:
-    """``?pretty`` is on unless its first value is exactly ``"0"`` (spec §1.3)."""
+    """``?pretty`` is on unless its first value is exactly ``"0"`` (``command/agent/http.go`` ``wrap``)."""
     value = query.first("pretty")
     return value is not None and value != "0"
 

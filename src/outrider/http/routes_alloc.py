@@ -1,8 +1,11 @@
-"""Allocation lifecycle on the client: ``restart``, ``signal``, ``gc`` (spec §14) and ``/v1/client/gc`` (spec §15).
+"""Allocation lifecycle on the client: ``restart``, ``signal``, ``gc`` and ``/v1/client/gc``.
+
+Nomad's handlers: ``command/agent/alloc_endpoint.go``.
 
 GC of an allocation that is not eligible (still running, already collected, being
 collected, or an external allocation Outrider only serves) answers **409 Conflict**
-with the reference's text; Nomad answers 500 (spec §18 item 13), which says "server
+with the reference's text; Nomad answers 500 (``client/alloc_endpoint.go``
+``GarbageCollect``), which says "server
 fault" for what is the request conflicting with the allocation's state.
 """
 
@@ -105,7 +108,7 @@ async def alloc_signal(request: Request, alloc_id: str) -> Response:
 
 
 async def alloc_gc(request: Request, alloc_id: str) -> Response:
-    """Destroy one terminal allocation and wait for it (spec §14)."""
+    """Destroy one terminal allocation and wait for it (``client/alloc_endpoint.go`` ``GarbageCollect``)."""
     agent, alloc = _begin(request, alloc_id, auth.SUBMIT_JOB, auth.GC_ALLOCATION)
     if not await agent.runner.collect(alloc.id):
         raise APIError(NOT_ELIGIBLE_STATUS, NOT_ELIGIBLE)
@@ -113,7 +116,10 @@ async def alloc_gc(request: Request, alloc_id: str) -> Response:
 
 
 async def client_gc(request: Request) -> Response:
-    """Start destroying every terminal allocation and return at once (spec §15)."""
+    """Start destroying every terminal allocation and return at once.
+
+    As ``client/alloc_endpoint.go`` ``GarbageCollectAll`` does.
+    """
     agent, query = begin(request)
     authorize_node(request, agent, write=True)
     require_local_node(agent, query.get("node_id"))

@@ -1,4 +1,4 @@
-"""``/v1/client/fs/{ls,stat,cat,readat}/<alloc_id>`` (spec §3, §4, §7, §8).
+"""``/v1/client/fs/{ls,stat,cat,readat}/<alloc_id>`` (``command/agent/fs_endpoint.go``).
 
 Handlers share one shape, built from :mod:`outrider.http.prologue`: validate
 parameters in the reference's order, look the allocation up, authorize, then
@@ -59,7 +59,7 @@ _SNIFFED = SniffCache()
 
 
 def file_info(name: str, mode: int, size: int, mtime_ns: int) -> dict[str, Any]:
-    """An ``AllocFileInfo`` without ``ContentType`` (spec §2.4), from an ``lstat``/``fstat``'s fields."""
+    """An ``AllocFileInfo`` (``client/structs/structs.go``) without ``ContentType``, from a stat's fields."""
     return {
         "FileMode": file_mode_string(mode),
         "IsDir": stat_mod.S_ISDIR(mode),
@@ -70,7 +70,10 @@ def file_info(name: str, mode: int, size: int, mtime_ns: int) -> dict[str, Any]:
 
 
 def open_file_for_read(alloc: Allocation, user_path: str, rel: str) -> tuple[int, int]:
-    """Open a regular file for ``cat``/``readat``; return ``(fd, size)``. Errors are 4xx (spec §6)."""
+    """Open a regular file for ``cat``/``readat``; return ``(fd, size)``.
+
+    Errors are 4xx, checked in the order of ``client/fs_endpoint.go`` ``stream``.
+    """
     try:
         with open_regular(alloc, user_path, rel) as (path_fd, st, _resolved):
             return reopen_for_read(path_fd), st.st_size
@@ -97,7 +100,7 @@ async def fs_ls(request: Request, alloc_id: str) -> Response:
 
 
 def _list(dir_fd: int) -> list[dict[str, Any]]:
-    # Sorted by name bytes; entries that vanish mid-listing are skipped (§18 item 25).
+    # Sorted by name bytes; entries that vanish mid-listing are skipped (Nomad's ``List`` fails instead).
     return [file_info(name, mode, size, mtime) for name, mode, size, mtime in list_dir(dir_fd)]
 
 
@@ -126,7 +129,10 @@ async def fs_stat(request: Request, alloc_id: str) -> Response:
 
 
 def _content_type(path_fd: int, st: os.stat_result, resolved: str) -> str:
-    """Sniff up to 512 bytes of a regular file; never of FIFOs or devices, never inside secrets (§18 item 17)."""
+    """Sniff up to 512 bytes of a regular file; never of FIFOs or devices, never inside secrets.
+
+    Nomad's ``client/allocdir/alloc_dir.go`` ``Stat`` sniffs secret files too.
+    """
     if not stat_mod.S_ISREG(st.st_mode) or st.st_size == 0 or is_secret_path(resolved) is not None:
         return DEFAULT_CONTENT_TYPE
     known = _SNIFFED.get(st)

@@ -1,10 +1,13 @@
-"""``/v1/client/fs/logs/<alloc_id>``: a task's stdout or stderr across its rotated files (spec §9).
+"""``/v1/client/fs/logs/<alloc_id>``: a task's stdout or stderr across its rotated files.
+
+Nomad's handlers: ``command/agent/fs_endpoint.go`` ``Logs``, ``client/fs_endpoint.go`` ``logs``.
 
 Parameters are checked in the reference's order with its texts (all 400), then
 the allocation, the capability (``read-logs`` or ``read-fs``), the task and the
 first log file, each with its reference status, before the response starts.
 The streaming itself is :class:`outrider.stream.logs.LogsSource`; an error after
-the first byte is appended to the body as text, as the reference does (spec §5.9).
+the first byte is appended to the body as text, as the reference does
+(``command/agent/fs_endpoint.go`` ``fsStreamImpl``).
 """
 
 from __future__ import annotations
@@ -35,8 +38,8 @@ from outrider.runner.taskstate import ZERO_TIME
 from outrider.stream import StreamResponse
 from outrider.stream.logs import LogNotFoundError, LogsSource, LogStreamError
 
-# Set before streaming starts, without a charset (spec §5.8). Plain logs are untrusted
-# text: exactly text/plain, so no browser renders them (TestHTTP_FS_Logs_XSS).
+# Set before streaming starts, without a charset (``command/agent/fs_endpoint.go`` ``Logs``).
+# Plain logs are untrusted text: exactly text/plain, so no browser renders them (TestHTTP_FS_Logs_XSS).
 PLAIN_MEDIA_TYPE = "text/plain"
 FRAMES_MEDIA_TYPE = "application/json"
 
@@ -48,7 +51,10 @@ def _listing_error(exc: OSError) -> APIError:
 
 
 def _check_task(agent: Agent, alloc: Allocation, task: str) -> asyncio.Event | None:
-    """Spec §9.2 items 3 and 4 for a task Outrider runs; returns its "dead for good" event."""
+    """Check that a task Outrider runs exists and has started; return its "dead for good" event.
+
+    Nomad's unknown-task and not-started checks in ``client/fs_endpoint.go`` ``logs``.
+    """
     state = agent.runner.task_states(alloc.id).get(task)
     if state is None:
         raise APIError(400, f"unknown task name {quote(task)}")
@@ -58,7 +64,11 @@ def _check_task(agent: Agent, alloc: Allocation, task: str) -> asyncio.Event | N
 
 
 def _external_dir(alloc: Allocation, task: str) -> int:
-    """Spec §9.2 items 3 and 4 for an external allocation (started means it has a log file); the log dir."""
+    """Check that a task of an external allocation exists and has started; return the log dir.
+
+    Nomad's unknown-task and not-started checks in ``client/fs_endpoint.go`` ``logs``;
+    here started means the task has a log file.
+    """
     not_started = APIError(404, f"task {quote(task)} not started yet. No logs available")
     if task not in alloc.tasks:
         raise APIError(400, f"unknown task name {quote(task)}")

@@ -1,4 +1,4 @@
-"""``GET`` and ``POST /v1/client/metadata`` (spec §13).
+"""``GET`` and ``POST /v1/client/metadata`` (``command/agent/meta_endpoint.go``).
 
 Order of checks, as in the reference: the method, the generic query
 parameters, for POST the body decode, then the ACL (``node:read`` or
@@ -57,7 +57,7 @@ async def _apply(request: Request, agent: Agent, query: Query) -> Response:
     except MetaBodyError as exc:
         raise APIError(400, str(exc)) from None
     authorize_node(request, agent, write=True)
-    # A non-empty node_id in the query overrides the body's NodeID (spec §13).
+    # A non-empty node_id in the query overrides the body's NodeID (``command/agent/meta_endpoint.go``).
     require_local_node(agent, query.get("node_id") or body.node_id)
     try:
         # Sizes first: they are cheap, and bound what the key syntax check walks.

@@ -2,7 +2,7 @@
 
 ``Meta`` is the effective metadata at the moment of the request: a POST to
 ``/v1/client/metadata`` shows here as soon as it has been answered (Nomad's
-servers see it 5 to 10 s later, spec §13.3 step 5). Blocking queries (``?index=``,
+servers see it 5 to 10 s later, ``client/client.go`` ``updateNode``). Blocking queries (``?index=``,
 ``?wait=``) return as soon as the node changes, so watchers need not poll.
 """
 

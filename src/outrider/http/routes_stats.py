@@ -1,4 +1,6 @@
-"""``GET /v1/client/stats`` (spec §11) and ``/v1/client/allocation/<id>/stats`` (spec §12).
+"""``GET /v1/client/stats`` and ``/v1/client/allocation/<id>/stats``.
+
+Nomad's handlers: ``command/agent/stats_endpoint.go``, ``command/agent/alloc_endpoint.go`` ``allocStats``.
 
 Both answer from the latest sampled snapshot; a request never waits for a
 sampling round.
@@ -26,7 +28,7 @@ async def client_stats(request: Request) -> Response:
 
 async def alloc_stats(request: Request, alloc_id: str) -> Response:
     agent, query = begin(request)
-    # Unknown allocation before the ACL check (spec §1.7, §12).
+    # Unknown allocation before the ACL check (``command/agent/helpers.go`` ``rpcHandlerForAlloc``).
     alloc = lookup(agent, alloc_id)
     authorize(request, agent, alloc, auth.READ_JOB)
     return json_response(agent.alloc_stats.usage(alloc.id, query.get("task") or None), query)

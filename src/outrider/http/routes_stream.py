@@ -1,4 +1,6 @@
-"""``/v1/client/fs/stream/<alloc_id>``: tail and follow one file as Nomad frames (spec §6).
+"""``/v1/client/fs/stream/<alloc_id>``: tail and follow one file as Nomad frames.
+
+Nomad's handlers: ``command/agent/fs_endpoint.go`` ``Stream``, ``client/fs_endpoint.go`` ``stream``.
 
 Parameters are validated in the reference's order (alloc id, path, follow,
 offset, origin) with its texts, but a malformed value is a 400, as everywhere
@@ -30,7 +32,7 @@ from outrider.http.subtrees import Handler
 from outrider.stream import FileFollower, StreamResponse, TailReader, json_string
 from outrider.stream.tail_open import open_alloc_tail
 
-# Go sniffs the first frame of the reference's response as text (spec §5.8).
+# Go sniffs the first frame of the reference's response as text (``command/agent/fs_endpoint.go`` ``Stream``).
 STREAM_MEDIA_TYPE = "text/plain; charset=utf-8"
 
 

@@ -1,4 +1,4 @@
-"""Decoding a ``POST /v1/client/metadata`` body with Go ``encoding/json`` semantics (spec §13.3 step 1).
+"""Decoding a ``POST /v1/client/metadata`` body with Go ``encoding/json`` semantics.
 
 What is kept from Go's decoder: field names match case-insensitively, unknown
 fields are ignored, only the first JSON value is read (trailing bytes are never
@@ -6,10 +6,10 @@ looked at), a repeated ``Meta`` merges into the map decoded so far while a
 ``null`` resets it, and type errors use Go's wording. What is not: Go's syntax
 error texts; those are replaced by Python's description with the offset.
 
-The reference decodes the body into a struct that embeds the query options, so
-``AuthToken``, ``Region`` and ``Namespace`` in the body act on the request
-(spec §1.6). Outrider ignores them: a token comes only from the headers
-(spec §18 item 24).
+The reference (``command/agent/meta_endpoint.go``) decodes the body into a struct
+that embeds the query options, so ``AuthToken``, ``Region`` and ``Namespace`` in
+the body act on the request. Outrider ignores them: a token comes only from the
+headers.
 """
 
 from __future__ import annotations

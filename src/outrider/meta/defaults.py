@@ -1,4 +1,4 @@
-"""Static node metadata: the operator's ``client { meta }`` plus the keys Nomad injects (spec §13.1)."""
+"""Static node metadata: the operator's ``client { meta }`` plus the keys Nomad's ``setupNode`` injects."""
 
 from __future__ import annotations
 

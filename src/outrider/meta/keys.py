@@ -1,4 +1,4 @@
-"""Validation of a metadata apply request (spec §13.3 step 3).
+"""Validation of a metadata apply request (``nomad/structs/node.go`` ``NodeMetaApplyRequest.Validate``).
 
 Keys must be dotted HCL identifiers because their main use is in constraints, as
 interpolated variables (``${meta.rack}``). HCL's scanner accepts an identifier
@@ -65,7 +65,7 @@ def validate_keys(keys: Iterable[str] | None) -> None:
 
     ``None`` or no keys at all is "missing required Meta object". The reference
     walks a Go map, so which bad key it names is random; here it is always the
-    first one the request listed (spec §18 item 24).
+    first one the request listed.
     """
     if keys is None:
         raise MetaValidationError(MISSING_META)

@@ -1,9 +1,10 @@
 """The node's metadata: static, dynamic and effective maps, with dynamic changes persisted atomically.
 
-Model and apply algorithm: spec §13.1 and §13.3 step 4. Every change is written
-in one SQLite transaction (WAL, ``synchronous=FULL``) before the in-memory maps
-are swapped, so an agent killed at any instant restarts with either the old or
-the new dynamic map, and everything acknowledged with a 200 is on disk.
+Model and apply algorithm: ``client/meta_endpoint.go`` ``Apply``, ``client/client.go``
+``setupNode``. Every change is written in one SQLite transaction (WAL,
+``synchronous=FULL``) before the in-memory maps are swapped, so an agent killed at
+any instant restarts with either the old or the new dynamic map, and everything
+acknowledged with a 200 is on disk.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class MetaStore:
         dynamic, dropped = self._load()
         if dropped:
             # Startup drops tombstones of keys that are no longer static and writes the
-            # cleaned map back (spec §13.1).
+            # cleaned map back (``client/client.go`` ``setupNode``).
             with db.transaction() as conn:
                 conn.executemany("DELETE FROM dynamic_meta WHERE key = ?", [(k,) for k in dropped])
         self._dynamic: MetaMap = dynamic
@@ -79,7 +80,7 @@ class MetaStore:
         return self._dynamic
 
     def view(self) -> dict[str, dict[str, str | None] | dict[str, str]]:
-        """The ``NodeMetaResponse`` body: ``{"Dynamic", "Meta", "Static"}`` (spec §13.2)."""
+        """The ``NodeMetaResponse`` body: ``{"Dynamic", "Meta", "Static"}`` (``nomad/structs/node.go``)."""
         return {"Dynamic": self._dynamic, "Meta": self._meta, "Static": self.static}
 
     async def apply(
@@ -95,7 +96,7 @@ class MetaStore:
             dynamic = dict(self._dynamic)
             dynamic.update(changes)
             for key, value in changes.items():
-                # Tombstones are only kept for static keys (spec §13.3 step 4).
+                # Tombstones are only kept for static keys (``client/meta_endpoint.go``).
                 if value is None and key not in self.static:
                     del dynamic[key]
             check_map(dynamic)

@@ -1,4 +1,6 @@
-"""The rotating log writer: ``alloc/logs/<task>.<stdout|stderr>.<N>`` (spec §10, with §18 item 12 fixed).
+"""The rotating log writer: ``alloc/logs/<task>.<stdout|stderr>.<N>``.
+
+Nomad's is ``client/logmon/logging/rotator.go``.
 
 Differences from Nomad's rotator, on purpose:
 
@@ -97,7 +99,7 @@ class RotatingLog:
         return index
 
     def _open(self, index: int) -> None:
-        # Purge first, so the new file never makes one too many (spec §18 item 12).
+        # Purge first, so the new file never makes one too many (Nomad's rotator purges asynchronously).
         if index not in self._known:
             self._known.append(index)
             self._known.sort()

@@ -1,11 +1,13 @@
-"""Allocation resource usage, the body of ``GET /v1/client/allocation/<id>/stats`` (spec §12).
+"""Allocation resource usage, the body of ``GET /v1/client/allocation/<id>/stats``.
+
+Nomad's source: ``client/alloc_endpoint.go`` ``Stats``, ``client/structs/structs.go``.
 
 Each round samples every running task: its whole process tree through psutil,
 and, when the task runner put the task in a cgroup v2 group, the group's own
 counters (which also catch short-lived children the tree misses), with
 throttling and memory figures and the matching ``Measured`` lists. Per-pid
 entries are re-read every round (the reference caches them for 5 s while
-re-stamping the totals, spec §18 item 22). Samples are always published; there
+re-stamping the totals, ``drivers/shared/executor/procstats``). Samples are always published; there
 is no ``publish_allocation_metrics`` gate.
 """
 
@@ -57,7 +59,8 @@ class AllocSampler:
     """
 
     def __init__(self, total_compute: float, numcores: int, interval: float) -> None:
-        # TotalTicks = Percent/100 · TotalCompute/NumCores (spec §12): the MHz of an average core.
+        # TotalTicks = Percent/100 · TotalCompute/NumCores (``client/lib/cpustats/stats.go``):
+        # the MHz of an average core.
         self._mhz_per_percent = total_compute / max(numcores, 1) / 100.0
         self._interval_ns = int(interval * 1e9)
         self._procs = ProcessSampler()

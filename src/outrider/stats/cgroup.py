@@ -2,7 +2,7 @@
 
 A field is ``None`` when the host does not provide it (a controller not enabled
 for the group, an older kernel); the caller lists only what it read in the
-``Measured`` lists (spec §12).
+``Measured`` lists (``client/structs/structs.go`` ``MemoryStats``, ``CpuStats``).
 """
 
 from __future__ import annotations

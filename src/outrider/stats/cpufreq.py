@@ -1,4 +1,6 @@
-"""Per-core speed in MHz, the basis of Nomad's ``TotalCompute`` and every ``TotalTicks`` (spec §11).
+"""Per-core speed in MHz, the basis of Nomad's ``TotalCompute`` and every ``TotalTicks``.
+
+Nomad's source: ``client/lib/numalib/topology.go``, ``client/lib/numalib/detect_linux.go``.
 
 Nomad sums each core's base frequency (else its maximum, else a guess). The
 same sources are read here in the same order, with ``/proc/cpuinfo``'s

@@ -1,4 +1,6 @@
-"""``DiskStats`` entries: the host's physical mounts and the alloc dir's file system (spec §11).
+"""``DiskStats`` entries: the host's physical mounts and the alloc dir's file system.
+
+Nomad's source: ``client/hoststats/host.go``.
 
 Mounts are read as Nomad's gopsutil reads them: ``/proc/1/mountinfo`` (the
 host's view when the agent runs in a container with the host's pid namespace),
@@ -147,7 +149,7 @@ class DiskCollector:
         self._logged: set[str] = set()
 
     def collect(self) -> list[dict[str, Any]]:
-        """A list, ``[]`` when nothing qualifies (the reference answers ``null``, spec §18 item 23)."""
+        """A list, ``[]`` when nothing qualifies (the reference answers ``null`` on errors)."""
         fstypes = physical_fstypes(self._filesystems)
         stats = []
         for mount in read_mounts(self._sources):

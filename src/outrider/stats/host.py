@@ -1,6 +1,6 @@
-"""Host statistics, the ``HostStats`` body of ``GET /v1/client/stats`` (spec §11).
+"""Host statistics, the ``HostStats`` body of ``GET /v1/client/stats`` (``client/hoststats/host.go``).
 
-The three CPU mistakes of the reference (spec §18 item 23) are fixed here:
+The three CPU mistakes of the reference (``client/hoststats/host.go``) are fixed here:
 
 * the first snapshot covers a short window after start-up, not the time since boot;
 * ``guest`` and ``guest_nice`` are not added again: Linux already counts them in

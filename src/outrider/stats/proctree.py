@@ -1,4 +1,4 @@
-"""Per-process CPU and memory of a task's process tree (spec §12), with psutil.
+"""Per-process CPU and memory of a task's process tree (``drivers/shared/executor/procstats``), with psutil.
 
 Each process keeps a CPU tracker keyed by ``(pid, start time)``, so a reused
 pid starts afresh. A tracker reports 0 on its first reading, as Nomad's does,

@@ -1,4 +1,4 @@
-"""The agent's sampling services and the gauges they feed (spec §11, §12).
+"""The agent's sampling services and the gauges they feed (``client/client.go`` ``emitStats``).
 
 Both samplers run on a fixed schedule of ``telemetry.collection_interval``,
 each in its own worker thread so a slow ``/proc`` or ``statfs`` read never
@@ -26,7 +26,7 @@ from outrider.stats.host import HostSampler
 log = logging.getLogger("outrider.stats")
 
 # The first host snapshot measures CPU over this window after start-up (or one
-# interval if shorter) instead of averaging since boot (spec §18 item 23).
+# interval if shorter) instead of averaging since boot as Nomad's first sample does.
 FIRST_WINDOW = 0.1
 TASK_STATES = ("pending", "running", "dead")
 

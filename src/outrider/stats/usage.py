@@ -1,4 +1,4 @@
-"""The ``ResourceUsage`` JSON family of allocation stats, and Nomad's ``Add`` (spec §12).
+"""The ``ResourceUsage`` JSON family of allocation stats, and Nomad's ``Add`` (``client/structs/structs.go``).
 
 Objects are plain dicts in the wire shape (keys sorted at encoding), built
 once per sample and never mutated after publication.
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# Measured lists by source (spec §12): the universal executor's process-tree sums and
-# every per-pid entry; a cgroup v2 group.
+# Measured lists by source (``drivers/shared/executor/procstats``): the universal
+# executor's process-tree sums and every per-pid entry; a cgroup v2 group.
 PROC_MEMORY_MEASURED = ("RSS", "Swap")
 PROC_CPU_MEASURED = ("System Mode", "User Mode", "Percent")
 
@@ -57,7 +57,10 @@ def resource_usage(
 
 
 def empty_alloc_usage() -> dict[str, Any]:
-    """The allocation-level sum before any task is added: ``DeviceStats`` is ``[]`` (spec §12)."""
+    """The allocation-level sum before any task is added: ``DeviceStats`` is ``[]``.
+
+    The shape is ``client/structs/structs.go`` ``AllocResourceUsage``.
+    """
     return resource_usage(cpu_stats(), memory_stats(), [])
 
 

@@ -1,9 +1,9 @@
 """Nomad ``StreamFrame`` encoding, pure-Python reference (twin of ``outrider._native.framer``).
 
 A frame is ``{"Data":<base64>,"File":<str>,"FileEvent":<str>,"Offset":<int>}`` with
-keys sorted, empty fields omitted and frames written back to back (spec §5.2).
+keys sorted, empty fields omitted and frames written back to back (``client/lib/streamframer/framer.go``).
 Unlike the reference, every frame's ``Offset`` is the true file offset just past
-its last data byte (spec §5.4, §18 item 5).
+its last data byte (``client/fs_endpoint.go`` ``streamFile`` overstates it).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def json_string(value: str) -> bytes:
-    """Quote ``value`` as a JSON string exactly as Nomad's encoder does (spec §1.3).
+    """Quote ``value`` as a JSON string exactly as Nomad's encoder does (``nomad/structs/handlers.go``).
 
     ``<``, ``>`` and ``&`` stay as they are, U+2028/U+2029 are escaped, and every
     byte that was not valid UTF-8 (a ``surrogateescape`` code point) becomes ``\\ufffd``.

@@ -1,4 +1,4 @@
-"""A task's log across its rotated files: the source behind ``/v1/client/fs/logs`` (spec §9.3, §10).
+"""A task's log across its rotated files: the source behind ``/v1/client/fs/logs`` (Nomad's ``logsImpl``).
 
 The logs of task ``web`` on stdout are ``alloc/logs/web.stdout.<N>``; the
 rotator appends to the highest index and moves on to the next one when it is
@@ -7,7 +7,7 @@ full. :class:`LogsSource` picks the first file and offset exactly as Nomad's
 :class:`~outrider.stream.follower.FileFollower` at a time, each framed with
 ``File = alloc/logs/<name>`` and its own true end offsets.
 
-Where Nomad differs, on purpose (spec §18 items 1, 7, 8, 9 and 11):
+Where Nomad differs, on purpose:
 
 - the next rotated file is noticed through the agent's shared directory watch,
   not a stat poll plus a directory listing every 100 ms per stream;
@@ -50,14 +50,14 @@ _STEPS_PER_CALL = 64
 
 
 class LogNotFoundError(LookupError):
-    """No log file of the task and type exists (404, spec §9.2 item 5)."""
+    """No log file of the task and type exists (404, ``client/fs_endpoint.go`` ``logsImpl``)."""
 
     def __init__(self, task: str, log_type: str) -> None:
         super().__init__(f"log entry for task {quote(task)} and log type {quote(log_type)} not found")
 
 
 class LogStreamError(OSError):
-    """Listing or opening the logs failed; ``str()`` is the text Nomad reports (spec §9.3)."""
+    """Listing or opening the logs failed; ``str()`` is the text Nomad's ``logsImpl`` reports."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -202,7 +202,7 @@ class LogsSource:
 
         Raises:
             LogStreamError: the directory can no longer be listed, or a file not opened or read;
-                its text is what the stream appends before it ends (spec §5.9).
+                its text is what the stream appends before it ends (Nomad's ``fsStreamImpl``).
         """
         if self._done:
             return b""
@@ -320,7 +320,10 @@ class LogsSource:
             self._wake()
 
     def _notice_news(self) -> None:
-        """A newer file or the task's end turns the followed file into one to drain (spec §9.3 step 4)."""
+        """A newer file or the task's end turns the followed file into one to drain.
+
+        Nomad's ``blockUntilNextLog`` plays this part.
+        """
         dead = self._task_dead()
         if not self._dir_changed and (not dead or self._death_noticed):
             return

@@ -1,7 +1,7 @@
 """The per-response writer: sends a source's output as soon as it exists, heartbeats when idle.
 
 Where the reference batches for 200 ms and sends ``{}`` every second regardless
-(spec §5.3, §18 item 21), this writer sends whatever the source has the moment
+(``client/lib/streamframer/framer.go``), this writer sends whatever the source has the moment
 the socket is free: output that appears while a write is still in flight is
 coalesced into the next write, and a heartbeat goes out only after a full
 second without any frame. The source is never asked for more while a write is
@@ -62,7 +62,7 @@ class StreamRegistry(Protocol):
 
 
 def describe_error(exc: Exception) -> str:
-    """The text appended to a stream that fails after it started (spec §5.9)."""
+    """The text appended to a stream that fails after it started (Nomad's ``fsStreamImpl``)."""
     return str(exc)
 
 
@@ -77,7 +77,7 @@ class StreamResponse:
         headers: more response headers (name, value).
         on_error: turns an error raised by the source after the response started
             into the text appended to the body before it ends (the reference's
-            behaviour, spec §1.4).
+            behaviour, ``command/agent/fs_endpoint.go`` ``fsStreamImpl``).
     """
 
     def __init__(

@@ -1,7 +1,7 @@
 """One agent-wide watcher that wakes every stream following a file or directory.
 
 The reference polls each followed file every 250 ms from its own goroutine
-(spec §5.5, §18 items 1 and 26). Here a single inotify instance, read on the
+(``client/allocdir/alloc_dir.go`` ``ChangeEvents``). Here a single inotify instance, read on the
 event loop, holds one watch per watched object, and every subscriber of that
 object gets a cheap synchronous wake-up callback (no event queue). Where inotify
 is unavailable a single agent-wide timer stats every watched object instead.
