@@ -62,7 +62,6 @@ class Agent:
         self.db.on_index = self._index_advanced
         self.allocs = AllocRegistry(self.db, config.alloc_dir)
         self.meta = MetaStore(self.db, static_meta(config.meta))
-        self.authorizer = Authorizer(config.acl_enabled)
         self.acl = ACLService(
             self.db,
             config.data_dir,
@@ -70,6 +69,7 @@ class Agent:
                 config.acl_enabled, config.acl_token_min_expiration_ttl, config.acl_token_max_expiration_ttl
             ),
         )
+        self.authorizer = Authorizer(self.acl.resolver, config.acl_token_failure_limit)
         self.runner = TaskRunnerService(self.db, self.allocs, config)
         self.jobs = JobManager(config, self.node_id, self.db, self.allocs, self.runner)
         self.streams = StreamService(Watcher(config.watcher, config.poll_interval), stopping=self.stopping)

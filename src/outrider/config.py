@@ -47,6 +47,9 @@ class AgentConfig:
     # acl { token_min_expiration_ttl, token_max_expiration_ttl }, in nanoseconds (Nomad: 1m and 24h).
     acl_token_min_expiration_ttl: int = 60 * 10**9
     acl_token_max_expiration_ttl: int = 24 * 3600 * 10**9
+    # acl { token_failure_limit }: failed tokens one client address may send at once, refilled at
+    # that many per minute; past it, requests with a token are answered 429. 0 turns the limit off.
+    acl_token_failure_limit: int = 10
     collection_interval: float = 1.0
     server: str = "hypercorn"
     watcher: str = "auto"
@@ -189,6 +192,13 @@ def _apply_acl(cfg: AgentConfig, acl: dict[str, Any]) -> None:
                 setattr(cfg, f"acl_{key}", parse_go_duration(str(acl[key])))
             except GoDurationError as exc:
                 raise ConfigError(f"acl.{key}: {exc}") from None
+    if "token_failure_limit" in acl:
+        try:
+            cfg.acl_token_failure_limit = int(acl["token_failure_limit"])
+        except (TypeError, ValueError):
+            raise ConfigError("acl.token_failure_limit: must be a whole number") from None
+        if cfg.acl_token_failure_limit < 0:
+            raise ConfigError("acl.token_failure_limit: must not be negative")
 
 
 def _apply_client(cfg: AgentConfig, client: dict[str, Any]) -> None:
