@@ -26,12 +26,14 @@ class AgentProcess(LaunchedAgent):
         return httpx.Client(base_url=self.url, timeout=10.0, **kwargs)  # type: ignore[arg-type]
 
 
-def start_agent(data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> AgentProcess:
+def start_agent(
+    data_dir: Path, *extra: str, env: dict[str, str] | None = None, dev: bool = True
+) -> AgentProcess:
     """Start an agent on a free loopback port and wait (bounded) for its ready line.
 
     Through the launcher the benchmark uses too (:mod:`bench.launcher`).
     """
-    return launch_agent(data_dir, *extra, env=env, make=AgentProcess)
+    return launch_agent(data_dir, *extra, env=env, make=AgentProcess, dev=dev)
 
 
 @contextlib.contextmanager
