@@ -23,7 +23,8 @@ from tests.conftest import AgentProcess, start_agent
 
 pytestmark = pytest.mark.functional
 
-ACL_CONFIG = 'acl {\n  enabled = true\n  token_min_expiration_ttl = "1ms"\n}\n'
+# No failed-token limit: these tests send many bad tokens from one address on purpose.
+ACL_CONFIG = 'acl {\n  enabled = true\n  token_min_expiration_ttl = "1ms"\n  token_failure_limit = 0\n}\n'
 
 
 def assert_error(resp: httpx.Response, status: int, text: str) -> None:

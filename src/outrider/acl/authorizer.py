@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from outrider.acl import capabilities as caps
 from outrider.acl.acl import ACL
-from outrider.acl.resolver import ACLResolver, TokenError
+from outrider.acl.resolver import ACLResolver, Identity, TokenError
 from outrider.errors import APIError, permission_denied
 
 log = logging.getLogger("outrider.acl")
@@ -47,7 +47,7 @@ AGENT_TOKEN_PREFIX = "ACL token not found or invalid workload identity: "
 class Family(enum.Enum):
     """How an endpoint reports a token that does not authenticate."""
 
-    CLIENT = "client"  # /v1/client/*: the raw error (unknown 403, expired 500)
+    CLIENT = "client"  # /v1/client/*, token/self: the raw error (unknown 403, expired 500)
     STREAM = "stream"  # fs stream/cat/readat: 403 with the error's text
     LOGS = "logs"  # fs logs: 500 with the error's text
     SERVER = "server"  # jobs, allocations, nodes: 403 Permission denied
@@ -123,10 +123,14 @@ class Authorizer:
 
     def acl_of(self, token: str, address: str, family: Family) -> ACL:
         """The token's ACL, or the family's error for a token that does not authenticate."""
+        return self.identity(token, address, family).acl
+
+    def identity(self, token: str, address: str, family: Family) -> Identity:
+        """Who the token is, or the family's error for a token that does not authenticate."""
         if token and self.limiter.exhausted(address):
             raise APIError(429, TOO_MANY_FAILURES)
         try:
-            return self.resolver.resolve(token).acl
+            return self.resolver.resolve(token)
         except TokenError as exc:
             self.limiter.failed(address)
             # The reason and the address only: a secret never reaches a log line.

@@ -25,7 +25,9 @@ def _parser() -> argparse.ArgumentParser:
 
     agent = sub.add_parser("agent", help="run the client agent", description="Run the client agent.")
     agent.add_argument(
-        "--dev", action="store_true", help="development mode: temporary data dir, bind 127.0.0.1, raw_exec enabled"
+        "--dev",
+        action="store_true",
+        help="development mode: temporary data dir, bind 127.0.0.1, raw_exec enabled",
     )
     agent.add_argument(
         "--config", action="append", default=[], metavar="FILE", help="HCL or JSON config file"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from starlette.requests import Request
 
 from outrider.acl.authorizer import Family, family_of
+from outrider.acl.resolver import Identity
 from outrider.agent import Agent
 from outrider.allocs import Allocation
 from outrider.fs.allocdir import (
@@ -145,6 +146,12 @@ def _who(request: Request) -> tuple[str, str, Family]:
     """The request's token, its client address (what failed tokens are counted by) and its endpoint family."""
     client = request.client
     return token_of(request), client.host if client else "", family_of(request.url.path)
+
+
+def identify(request: Request, agent: Agent, family: Family) -> Identity:
+    """Who the request's token is; a token that does not authenticate is answered as ``family`` does."""
+    token, address, _family = _who(request)
+    return agent.authorizer.identity(token, address, family)
 
 
 def authorize(request: Request, agent: Agent, alloc: Allocation, *caps: str, hide: bool = False) -> None:
