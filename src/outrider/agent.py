@@ -74,7 +74,7 @@ class Agent:
         self.jobs = JobManager(config, self.node_id, self.db, self.allocs, self.runner)
         self.streams = StreamService(Watcher(config.watcher, config.poll_interval), stopping=self.stopping)
         mhz = core_mhz()
-        self.fingerprint = fingerprint(config.alloc_dir, mhz)
+        self.fingerprint = fingerprint(config.alloc_dir, mhz, config.raw_exec_enabled)
         self.host_stats = HostStatsService(config.alloc_dir, config.collection_interval, mhz)
         self.alloc_stats = AllocStatsService(
             self.runner,

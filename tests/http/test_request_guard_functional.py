@@ -107,6 +107,9 @@ def test_raw_exec_is_off_outside_dev_mode(tmp_path: Path) -> None:
             assert job_ids(http) == []
             assert http.get("/v1/allocations").json() == []
             assert not marker.exists()
+            node = http.get("/v1/nodes").json()[0]
+            assert node["Drivers"]["raw_exec"]["Detected"] is False
+            assert "driver.raw_exec" not in http.get(f"/v1/node/{node['ID']}").json()["Attributes"]
     finally:
         assert proc.stop() == 0
     # Bound to 127.0.0.1: no warning about an open agent.
