@@ -36,6 +36,13 @@ def start_agent(
     return launch_agent(data_dir, *extra, env=env, make=AgentProcess, dev=dev)
 
 
+def start_configured_agent(root: Path, config: str, dev: bool = True) -> AgentProcess:
+    """:func:`start_agent` on ``root/data`` with ``config`` (HCL) written to ``root/agent.hcl``."""
+    path = root / "agent.hcl"
+    path.write_text(config)
+    return start_agent(root / "data", "--config", str(path), dev=dev)
+
+
 @contextlib.contextmanager
 def running_agent(data_dir: Path, *extra: str) -> Iterator[AgentProcess]:
     """An agent for the block, which must stop cleanly at its end.

@@ -20,7 +20,7 @@ import httpx
 import nomad
 import pytest
 
-from tests.conftest import AgentProcess, AllocFixture, make_external_alloc, start_agent
+from tests.conftest import AgentProcess, AllocFixture, make_external_alloc, start_configured_agent
 from tests.runner import jobspecs as J
 
 pytestmark = pytest.mark.functional
@@ -157,13 +157,11 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    root = tmp_path_factory.mktemp("acl-enforce")
-    config = root / "acl.hcl"
     # No failure limit here: the matrix sends many failing tokens from one address on purpose.
-    config.write_text(
-        'acl {\n  enabled = true\n  token_min_expiration_ttl = "1ms"\n  token_failure_limit = 0\n}\n'
+    proc = start_configured_agent(
+        tmp_path_factory.mktemp("acl-enforce"),
+        'acl {\n  enabled = true\n  token_min_expiration_ttl = "1ms"\n  token_failure_limit = 0\n}\n',
     )
-    proc = start_agent(root / "data", "--config", str(config))
     try:
         with proc.client() as http:
             mgmt = http.put("/v1/acl/bootstrap").json()["SecretID"]
@@ -326,9 +324,7 @@ def test_python_nomad_with_a_token(world: World) -> None:
 
 
 def test_failed_tokens_are_limited_per_address(tmp_path: Path) -> None:
-    config = tmp_path / "acl.hcl"
-    config.write_text("acl {\n  enabled = true\n  token_failure_limit = 3\n}\n")
-    proc = start_agent(tmp_path / "data", "--config", str(config))
+    proc = start_configured_agent(tmp_path, "acl {\n  enabled = true\n  token_failure_limit = 3\n}\n")
     try:
         with proc.client() as http:
             secrets = [str(uuid.uuid4()) for _ in range(4)]

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outrider.acl.bodies import parse_rfc3339
-from tests.conftest import AgentProcess, start_agent
+from tests.conftest import AgentProcess, start_configured_agent
 
 pytestmark = pytest.mark.functional
 
@@ -33,9 +33,7 @@ def assert_error(resp: httpx.Response, status: int, text: str) -> None:
 
 
 def start_acl_agent(root: Path) -> AgentProcess:
-    config = root / "acl.hcl"
-    config.write_text(ACL_CONFIG)
-    return start_agent(root / "data", "--config", str(config))
+    return start_configured_agent(root, ACL_CONFIG)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from outrider.cli.main import open_agent_warning
 from outrider.config import resolve
 from outrider.http.request_guard import CROSS_SITE, FOREIGN_HOST, is_loopback
 from outrider.jobs.manager import RAW_EXEC_DISABLED
-from tests.conftest import AgentProcess, start_agent
+from tests.conftest import AgentProcess, start_agent, start_configured_agent
 from tests.runner import jobspecs as J
 
 pytestmark = pytest.mark.functional
@@ -80,11 +80,10 @@ def test_a_foreign_host_on_a_loopback_agent_is_refused(agent: AgentProcess, http
 
 
 def test_configured_origins_and_hosts_are_accepted(tmp_path: Path) -> None:
-    config = tmp_path / "allow.hcl"
-    config.write_text(
-        'http_api_allowed_origins = ["https://ui.example"]\nhttp_api_allowed_hosts = ["nomad.internal"]\n'
+    proc = start_configured_agent(
+        tmp_path,
+        'http_api_allowed_origins = ["https://ui.example"]\nhttp_api_allowed_hosts = ["nomad.internal"]\n',
     )
-    proc = start_agent(tmp_path / "data", "--config", str(config))
     try:
         with proc.client() as http:
             resp = http.post(
