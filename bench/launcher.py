@@ -127,14 +127,15 @@ class LaunchedAgent:
 A = TypeVar("A", bound=LaunchedAgent)
 
 
-def agent_command(data_dir: Path, *args: str) -> list[str]:
-    """``outrider agent`` in dev mode on a free loopback port, with ``data_dir`` and ``args`` added."""
+def agent_command(data_dir: Path, *args: str, dev: bool = True) -> list[str]:
+    """``outrider agent`` on a free port, with ``data_dir`` and ``args`` added: in dev mode (loopback), or
+    bound to 127.0.0.1 without it."""
     return [
         sys.executable,
         "-m",
         "outrider",
         "agent",
-        "--dev",
+        *(["--dev"] if dev else ["--bind", "127.0.0.1"]),
         "--http-port",
         "0",
         "--data-dir",
@@ -161,6 +162,7 @@ def start_agent(
     env: Mapping[str, str | None] | None = None,
     make: Callable[..., A],
     timeout: float = START_TIMEOUT,
+    dev: bool = True,
 ) -> A:
     """Start an agent on ``data_dir`` and wait (bounded) for its ready line.
 
@@ -175,7 +177,7 @@ def start_agent(
     log = Path(name)
     with open(fd, "wb") as out:
         proc = subprocess.Popen(
-            agent_command(data_dir, *args), stdout=out, stderr=subprocess.STDOUT, env=agent_env(env)
+            agent_command(data_dir, *args, dev=dev), stdout=out, stderr=subprocess.STDOUT, env=agent_env(env)
         )
     url = wait_ready(proc, log, READY, timeout)
     alloc_dir = Path(args[args.index("--alloc-dir") + 1]) if "--alloc-dir" in args else data_dir / "alloc"

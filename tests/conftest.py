@@ -43,14 +43,23 @@ class AgentProcess(LaunchedAgent):
         return httpx.Client(base_url=self.url, timeout=10.0, **kwargs)  # type: ignore[arg-type]
 
 
-def start_agent(data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> AgentProcess:
+def start_agent(
+    data_dir: Path, *extra: str, env: dict[str, str] | None = None, dev: bool = True
+) -> AgentProcess:
     """Start an agent on a free loopback port and wait (bounded) for its ready line.
 
     Through the launcher the benchmark uses too (:mod:`bench.launcher`).
     """
     if _server is not None and "--server" not in extra:
         extra = (*extra, "--server", _server)
-    return launch_agent(data_dir, *extra, env=env, make=AgentProcess)
+    return launch_agent(data_dir, *extra, env=env, make=AgentProcess, dev=dev)
+
+
+def start_configured_agent(root: Path, config: str, dev: bool = True) -> AgentProcess:
+    """:func:`start_agent` on ``root/data`` with ``config`` (HCL) written to ``root/agent.hcl``."""
+    path = root / "agent.hcl"
+    path.write_text(config)
+    return start_agent(root / "data", "--config", str(path), dev=dev)
 
 
 @contextlib.contextmanager

@@ -62,7 +62,6 @@ class Agent:
         self.db.on_index = self._index_advanced
         self.allocs = AllocRegistry(self.db, config.alloc_dir)
         self.meta = MetaStore(self.db, static_meta(config.meta))
-        self.authorizer = Authorizer(config.acl_enabled)
         self.acl = ACLService(
             self.db,
             config.data_dir,
@@ -70,11 +69,12 @@ class Agent:
                 config.acl_enabled, config.acl_token_min_expiration_ttl, config.acl_token_max_expiration_ttl
             ),
         )
+        self.authorizer = Authorizer(self.acl.resolver, config.acl_token_failure_limit)
         self.runner = TaskRunnerService(self.db, self.allocs, config)
         self.jobs = JobManager(config, self.node_id, self.db, self.allocs, self.runner)
         self.streams = StreamService(Watcher(config.watcher, config.poll_interval), stopping=self.stopping)
         mhz = core_mhz()
-        self.fingerprint = fingerprint(config.alloc_dir, mhz)
+        self.fingerprint = fingerprint(config.alloc_dir, mhz, config.raw_exec_enabled)
         self.host_stats = HostStatsService(config.alloc_dir, config.collection_interval, mhz)
         self.alloc_stats = AllocStatsService(
             self.runner,

@@ -14,6 +14,7 @@ purged.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -28,7 +29,8 @@ TERMINAL_STATUSES = frozenset({"complete", "failed", "lost"})
 # More external allocations than this in the cache means churn: start over. Each
 # cached one holds a directory descriptor, so the bound is also a descriptor budget.
 _EXTERNAL_CACHE_MAX = 1024
-_ROOT_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
+# O_NOFOLLOW: a UUID-named symlink under the alloc dir (say, to /) is not an allocation.
+_ROOT_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC | os.O_NOFOLLOW
 # Directories of an alloc dir that are not tasks (Nomad's client/allocdir layout).
 _NON_TASK_DIRS = frozenset({"alloc"})
 
@@ -154,8 +156,10 @@ class AllocRegistry:
         path = os.path.join(self.alloc_dir, alloc_id)
         try:
             fd = os.open(path, _ROOT_FLAGS)
-        except (FileNotFoundError, NotADirectoryError):
-            return None
+        except (FileNotFoundError, NotADirectoryError, OSError) as exc:
+            if isinstance(exc, (FileNotFoundError, NotADirectoryError)) or exc.errno == errno.ELOOP:
+                return None
+            raise
         try:
             st = os.fstat(fd)
             with os.scandir(path) as entries:

@@ -65,6 +65,17 @@ class AgentConfig:
     # acl { token_min_expiration_ttl, token_max_expiration_ttl }, in nanoseconds (Nomad: 1m and 24h).
     acl_token_min_expiration_ttl: int = 60 * 10**9
     acl_token_max_expiration_ttl: int = 24 * 3600 * 10**9
+    # acl { token_failure_limit }: failed tokens one client address may send at once, refilled at
+    # that many per minute; past it, requests with a token are answered 429. 0 turns the limit off.
+    acl_token_failure_limit: int = 10
+    # plugin "raw_exec" { config { enabled = true } }: off unless set, as in Nomad; --dev turns it on.
+    raw_exec_enabled: bool = False
+    # http_api_allowed_origins: browser origins (scheme://host[:port]) besides the agent's own whose
+    # state-changing requests are accepted.
+    http_api_allowed_origins: list[str] = field(default_factory=list)
+    # http_api_allowed_hosts: Host names accepted by an agent bound to a loopback address, besides
+    # loopback names and addresses.
+    http_api_allowed_hosts: list[str] = field(default_factory=list)
     collection_interval: float = 1.0
     server: str = "hypercorn"
     watcher: str = "auto"
@@ -193,6 +204,9 @@ def apply_file(cfg: AgentConfig, data: dict[str, Any]) -> None:
             cfg.collection_interval = parse_duration(tel["collection_interval"])
     if "limits" in data:
         cfg.limits = parse_limits(_blocks(data["limits"]))
+    if "plugin" in data:
+        _apply_plugins(cfg, data["plugin"])
+    _apply_allow_lists(cfg, data)
     if "http_api_response_headers" in data:
         cfg.response_headers.update(
             {str(k): str(v) for k, v in _blocks(data["http_api_response_headers"]).items()}
@@ -210,6 +224,35 @@ def _apply_acl(cfg: AgentConfig, acl: dict[str, Any]) -> None:
                 setattr(cfg, f"acl_{key}", parse_go_duration(str(acl[key])))
             except GoDurationError as exc:
                 raise ConfigError(f"acl.{key}: {exc}") from None
+    if "token_failure_limit" in acl:
+        try:
+            cfg.acl_token_failure_limit = int(acl["token_failure_limit"])
+        except (TypeError, ValueError):
+            raise ConfigError("acl.token_failure_limit: must be a whole number") from None
+        if cfg.acl_token_failure_limit < 0:
+            raise ConfigError("acl.token_failure_limit: must not be negative")
+
+
+def _apply_allow_lists(cfg: AgentConfig, data: dict[str, Any]) -> None:
+    for key in ("http_api_allowed_origins", "http_api_allowed_hosts"):
+        if key in data:
+            value = data[key]
+            if not isinstance(value, list):
+                raise ConfigError(f"{key}: must be a list of strings")
+            setattr(cfg, key, [str(v).strip('"') for v in value])
+
+
+def _apply_plugins(cfg: AgentConfig, raw: Any) -> None:
+    """``plugin "raw_exec" { config { enabled = true } }``; other plugins are not Outrider's."""
+    for block in raw if isinstance(raw, list) else [raw]:
+        if not isinstance(block, dict):
+            continue
+        for name, body in block.items():
+            if name.strip('"') != "raw_exec":
+                continue
+            config = _blocks(_blocks(body).get("config", {}))
+            if "enabled" in config:
+                cfg.raw_exec_enabled = bool(config["enabled"])
 
 
 def _apply_client(cfg: AgentConfig, client: dict[str, Any]) -> None:
@@ -277,6 +320,7 @@ def resolve(
     cfg = AgentConfig(dev=dev)
     if dev:
         cfg.bind_addr = DEV_BIND
+        cfg.raw_exec_enabled = True
     for path in files:
         apply_file(cfg, load_file(path))
     apply_env(cfg, os.environ if environ is None else environ)

@@ -70,7 +70,7 @@ def connect(agent: AgentProcess, source: str = "127.0.0.1") -> socket.socket:
 
 
 def head(method: str, target: str) -> bytes:
-    return f"{method} {target} HTTP/1.1\r\nHost: agent\r\nContent-Length: 0\r\n\r\n".encode()
+    return f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n".encode()
 
 
 def read_response(sock: socket.socket) -> bytes:

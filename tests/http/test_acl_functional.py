@@ -19,11 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outrider.acl.bodies import parse_rfc3339
-from tests.conftest import AgentProcess, start_agent
+from tests.conftest import AgentProcess, start_configured_agent
 
 pytestmark = pytest.mark.functional
 
-ACL_CONFIG = 'acl {\n  enabled = true\n  token_min_expiration_ttl = "1ms"\n}\n'
+# No failed-token limit: these tests send many bad tokens from one address on purpose.
+ACL_CONFIG = 'acl {\n  enabled = true\n  token_min_expiration_ttl = "1ms"\n  token_failure_limit = 0\n}\n'
 
 
 def assert_error(resp: httpx.Response, status: int, text: str) -> None:
@@ -32,9 +33,7 @@ def assert_error(resp: httpx.Response, status: int, text: str) -> None:
 
 
 def start_acl_agent(root: Path) -> AgentProcess:
-    config = root / "acl.hcl"
-    config.write_text(ACL_CONFIG)
-    return start_agent(root / "data", "--config", str(config))
+    return start_configured_agent(root, ACL_CONFIG)
 
 
 @pytest.fixture(scope="module")

@@ -61,7 +61,7 @@ def test_bodies_past_the_in_flight_budget_get_503_with_retry_after(
         for _ in range(held):
             sock = connect(agent)
             sock.sendall(
-                f"PUT /v1/jobs HTTP/1.1\r\nHost: agent\r\nContent-Length: {MAX_BODY}\r\n\r\n".encode()
+                f"PUT /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {MAX_BODY}\r\n\r\n".encode()
             )
             sock.sendall(b" " * (MAX_BODY - 1))
             socks.append(sock)

@@ -669,7 +669,7 @@ BODY_LIMITS = {"/v1/client/metadata": 2 * 1024 * 1024}
 
 @pytest.mark.parametrize(("method", "path"), BODY_ROUTES)
 def test_a_gigabyte_body_is_refused_before_it_is_read(world: World, method: str, path: str) -> None:
-    head = f"{method} {world.fill(path)} HTTP/1.1\r\nHost: agent\r\nContent-Length: {1 << 30}\r\n\r\n"
+    head = f"{method} {world.fill(path)} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {1 << 30}\r\n\r\n"
     response = _raw_exchange(world, head.encode(), body_bytes=1 << 20)
     assert response.startswith(b"HTTP/1.1 413"), response[:200]
     assert b"\r\nconnection: close\r\n" in response.lower()
@@ -681,10 +681,10 @@ def test_an_early_answer_keeps_the_connection_usable(world: World) -> None:
     host, port = world.agent.url.removeprefix("http://").rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=5.0) as sock:
         sock.sendall(
-            b"POST /v1/client/allocation/nope/restart HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n{}   "
+            b"POST /v1/client/allocation/nope/restart HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n{}   "
         )
         time.sleep(0.1)
-        sock.sendall(b"     GET /v1/agent/health HTTP/1.1\r\nHost: a\r\n\r\n")
+        sock.sendall(b"     GET /v1/agent/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
         received = b""
         while received.count(b"HTTP/1.1 ") < 2 or not received.endswith(b'"ok":true}}'):
             chunk = sock.recv(65536)
@@ -710,13 +710,13 @@ def test_a_chunked_body_over_the_limit_is_refused(
 @pytest.mark.parametrize(
     "head",
     [
-        b"GET /v1/agent/self HTTP/1.1\r\nHost: a\r\nX-Nomad-Token: a\x00b\r\n\r\n",
-        b"GET /v1/agent/self HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + b"x" * 70_000 + b"\r\n\r\n",
-        b"GET /v1/client/fs/ls/\xff\xfe?path=\xff HTTP/1.1\r\nHost: a\r\n\r\n",
-        b"GET /v1/client/fs/ls/a b HTTP/1.1\r\nHost: a\r\n\r\n",
-        b"GET /v1/agent/self HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
-        b"POST /v1/jobs HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-        b"POST /v1/jobs HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"GET /v1/agent/self HTTP/1.1\r\nHost: localhost\r\nX-Nomad-Token: a\x00b\r\n\r\n",
+        b"GET /v1/agent/self HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + b"x" * 70_000 + b"\r\n\r\n",
+        b"GET /v1/client/fs/ls/\xff\xfe?path=\xff HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        b"GET /v1/client/fs/ls/a b HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        b"GET /v1/agent/self HTTP/1.1\r\nHost: localhost\r\nContent-Length: -1\r\n\r\n",
+        b"POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+        b"POST /v1/jobs HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
     ],
     ids=["nul-in-header", "huge-header", "raw-non-ascii-target", "space-in-target", "negative-length",
          "overflowing-length", "bad-chunk"],

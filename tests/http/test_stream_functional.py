@@ -354,7 +354,7 @@ async def hang_up_many(data_dir: Path, cycles: int) -> None:
     config.accesslog = None
     stop = asyncio.Event()
     server = asyncio.ensure_future(serve(build_app(agent), config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
-    request = f"GET /v1/client/fs/stream/{alloc.id}?path={LOG} HTTP/1.1\r\nHost: t\r\n\r\n".encode()
+    request = f"GET /v1/client/fs/stream/{alloc.id}?path={LOG} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode()
 
     async def connect_and_drop() -> bytes:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)

@@ -25,7 +25,9 @@ def _parser() -> argparse.ArgumentParser:
 
     agent = sub.add_parser("agent", help="run the client agent", description="Run the client agent.")
     agent.add_argument(
-        "--dev", action="store_true", help="development mode: temporary data dir, bind 127.0.0.1"
+        "--dev",
+        action="store_true",
+        help="development mode: temporary data dir, bind 127.0.0.1, raw_exec enabled",
     )
     agent.add_argument(
         "--config", action="append", default=[], metavar="FILE", help="HCL or JSON config file"
@@ -79,6 +81,7 @@ def build_config(args: argparse.Namespace) -> AgentConfig:
 
 def run_agent(cfg: AgentConfig) -> int:
     from outrider.agent import Agent
+    from outrider.http.request_guard import is_loopback
     from outrider.logsetup import setup_logging
     from outrider.server import bind_socket, serve, url_of
 
@@ -93,6 +96,8 @@ def run_agent(cfg: AgentConfig) -> int:
     url = url_of(sock)
     mode = " (dev mode)" if cfg.dev else ""
     print(f"==> Outrider agent started{mode}! HTTP API at {url}", flush=True)
+    if not cfg.acl_enabled and not is_loopback(cfg.bind_addr):
+        print(open_agent_warning(cfg, url), flush=True)
     log.info(
         "agent ready",
         extra={"url": url, "node_id": agent.node_id, "data_dir": cfg.data_dir, "core": _impl.core_name()},
@@ -107,6 +112,18 @@ def run_agent(cfg: AgentConfig) -> int:
             sock.close()
     print("==> Outrider agent stopped", flush=True)
     return 0
+
+
+def open_agent_warning(cfg: AgentConfig, url: str) -> str:
+    """The one line an agent reachable from the network without ACLs prints at start."""
+    runs = (
+        "run any command as this agent's user (raw_exec is enabled)" if cfg.raw_exec_enabled else "stop jobs"
+    )
+    return (
+        f"==> WARNING: ACLs are disabled and the agent listens on {url}: anyone who can reach it can read every allocation's files and logs, {runs}, "
+        "signal, restart and collect allocations and change node metadata; "
+        "enable ACLs (acl { enabled = true }) or bind to 127.0.0.1"
+    )
 
 
 def _raise_fd_limit() -> None:

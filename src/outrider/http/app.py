@@ -37,6 +37,7 @@ from outrider.http import (
 from outrider.http.errors import APIError, error_response, handle_api_error
 from outrider.http.methods import ANY_METHOD
 from outrider.http.middleware import EdgeMiddleware
+from outrider.http.request_guard import RequestGuard
 from outrider.http.subtrees import Handler, SubtreeRoutes, allocation_subtree, fs_subtree
 
 log = logging.getLogger("outrider.http")
@@ -85,6 +86,13 @@ def build_app(agent: Agent) -> Starlette:
         middleware=[
             # Request metrics, CORS/operator headers and the body drain, fused into one hop.
             Middleware(EdgeMiddleware, extra_headers=agent.config.response_headers),
+            # Cross-site state changes and DNS rebinding, refused before any handler.
+            Middleware(
+                RequestGuard,
+                bind_addr=agent.config.bind_addr,
+                allowed_origins=agent.config.http_api_allowed_origins,
+                allowed_hosts=agent.config.http_api_allowed_hosts,
+            ),
             # The fs and allocation subtrees, ahead of the router (see subtrees.py).
             Middleware(SubtreeRoutes, subtrees=subtrees),
         ],

@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from starlette.requests import Request
 
+from outrider.acl.authorizer import Family, family_of
+from outrider.acl.resolver import Identity
 from outrider.agent import Agent
 from outrider.allocs import Allocation
 from outrider.fs.allocdir import (
@@ -140,24 +142,44 @@ def require_local_node(agent: Agent, node_id: str) -> None:
 # -- authorization ------------------------------------------------------------------------------
 
 
-def authorize(request: Request, agent: Agent, alloc: Allocation, *caps: str) -> None:
-    """Require one of the namespace capabilities ``caps`` in the allocation's namespace."""
-    agent.authorizer.allow_namespace(token_of(request), alloc.namespace, *caps)
+def _who(request: Request) -> tuple[str, str, Family]:
+    """The request's token, its client address (what failed tokens are counted by) and its endpoint family."""
+    client = request.client
+    return token_of(request), client.host if client else "", family_of(request.url.path)
+
+
+def identify(request: Request, agent: Agent, family: Family) -> Identity:
+    """Who the request's token is; a token that does not authenticate is answered as ``family`` does."""
+    token, address, _family = _who(request)
+    return agent.authorizer.identity(token, address, family)
+
+
+def authorize(request: Request, agent: Agent, alloc: Allocation, *caps: str, hide: bool = False) -> None:
+    """Require one of the namespace capabilities ``caps`` in the allocation's namespace (never the
+    request's ``?namespace=``). ``hide`` answers a denial as ``500 Unknown allocation "<id>"``, as
+    ``nomad/alloc_endpoint.go`` ``GetAlloc`` does, so a denied caller learns nothing."""
+    denied = APIError(500, f"Unknown allocation {quote(alloc.id)}") if hide else None
+    agent.authorizer.allow_namespace(*_who(request), alloc.namespace, *caps, denied=denied)
 
 
 def authorize_namespace(request: Request, agent: Agent, namespace: str, *caps: str) -> None:
     """Require one of the capabilities ``caps`` in ``namespace`` (the jobs API names it)."""
-    agent.authorizer.allow_namespace(token_of(request), namespace, *caps)
+    agent.authorizer.allow_namespace(*_who(request), namespace, *caps)
+
+
+def namespaces_listed(request: Request, agent: Agent, namespace: str, cap: str) -> Callable[[str], bool]:
+    """The namespaces a listing may show (``namespace=*`` filters; a named one must grant ``cap``)."""
+    return agent.authorizer.namespace_filter(*_who(request), namespace, cap)
 
 
 def authorize_node(request: Request, agent: Agent, *, write: bool) -> None:
     """Require ``node:read``, or ``node:write`` when ``write``."""
-    agent.authorizer.allow_node(token_of(request), write=write)
+    agent.authorizer.allow_node(*_who(request), write=write)
 
 
 def authorize_agent(request: Request, agent: Agent, *, write: bool) -> None:
     """Require ``agent:read``, or ``agent:write`` when ``write``."""
-    agent.authorizer.allow_agent(token_of(request), write=write)
+    agent.authorizer.allow_agent(*_who(request), write=write)
 
 
 # -- paths and file-system errors ---------------------------------------------------------------

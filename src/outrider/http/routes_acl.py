@@ -22,9 +22,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from outrider.acl.authorizer import Family
 from outrider.acl.bodies import EMPTY_BODY, BodyError, decode_bootstrap, decode_policy_body, decode_token
 from outrider.acl.errors import ACLRequestError
-from outrider.acl.resolver import ANONYMOUS_POLICY, PERMISSION_DENIED, TOKEN_NOT_FOUND, Identity, TokenError
+from outrider.acl.resolver import ANONYMOUS_POLICY, PERMISSION_DENIED, TOKEN_NOT_FOUND, Identity
 from outrider.acl.service import ACLService
 from outrider.acl.store import POLICY_TABLE, TOKEN_TABLE
 from outrider.acl.token import ACLToken
@@ -37,6 +38,7 @@ from outrider.http.drain import declared_length
 from outrider.http.errors import APIError, error_response
 from outrider.http.methods import ANY_METHOD
 from outrider.http.params import Query, check_generic, query_of, token_of
+from outrider.http.prologue import identify
 from outrider.http.responses import json_response, wants_pretty
 
 INVALID_METHOD = "Invalid method"
@@ -75,18 +77,12 @@ def _require_enabled(acl: ACLService) -> None:
 
 def _identity(acl: ACLService, request: Request) -> Identity:
     """The caller; any token problem is ``403 Permission denied``."""
-    try:
-        return acl.resolver.resolve(token_of(request))
-    except TokenError:
-        raise TokenError.denied() from None
+    return identify(request, request.app.state.agent, Family.SERVER)
 
 
 def _raw_identity(acl: ACLService, request: Request) -> Identity:
     """The caller; a token problem is answered as it is (``token/self``, ``GET token/<id>``)."""
-    try:
-        return acl.resolver.resolve(token_of(request))
-    except TokenError as exc:
-        raise exc.raw() from None
+    return identify(request, request.app.state.agent, Family.CLIENT)
 
 
 def _management_write(request: Request) -> ACLService:

@@ -24,7 +24,13 @@ from outrider.http.body import read_json
 from outrider.http.errors import APIError, invalid_method, not_run_here
 from outrider.http.methods import ANY_METHOD
 from outrider.http.params import Query
-from outrider.http.prologue import authorize, authorize_namespace, begin, parse_bool_param
+from outrider.http.prologue import (
+    authorize,
+    authorize_namespace,
+    begin,
+    namespaces_listed,
+    parse_bool_param,
+)
 from outrider.http.responses import json_response, query_meta_headers, safe_text
 from outrider.jobs import JobError, JobManager
 from outrider.jobs.views import alloc_json, alloc_stub, job_json, job_stub, job_summary, job_versions
@@ -59,11 +65,15 @@ async def jobs_root(request: Request) -> Response:
     agent, query, jobs = _begin(request)
     if request.method == "GET":
         namespace = _namespace(query)
-        authorize_namespace(request, agent, namespace, auth.LIST_JOBS, auth.READ_JOB)
+        listed = namespaces_listed(request, agent, namespace, auth.LIST_JOBS)
         await block(request, query, agent.index)
         prefix = query.get("prefix")
         records = jobs.store.all(None if namespace == "*" else namespace)
-        stubs = [job_stub(r, jobs.allocs_of(r.namespace, r.id)) for r in records if r.id.startswith(prefix)]
+        stubs = [
+            job_stub(r, jobs.allocs_of(r.namespace, r.id))
+            for r in records
+            if r.id.startswith(prefix) and listed(r.namespace)
+        ]
         return _read(stubs, query, jobs)
     if request.method in ("PUT", "POST"):
         return await _register(request, agent, query, jobs, None)
@@ -78,7 +88,7 @@ async def _register(
         raise APIError(400, "Job must be specified")
     job = body["Job"]
     namespace = (job.get("Namespace") if isinstance(job, dict) else None) or _namespace(query)
-    authorize_namespace(request, agent, namespace, auth.SUBMIT_JOB)
+    authorize_namespace(request, agent, namespace, auth.SUBMIT_JOB, auth.REGISTER_JOB)
     try:
         return _write(jobs.register(job, namespace, path_id), query)
     except JobError as exc:
@@ -125,8 +135,10 @@ async def job_specific(request: Request) -> Response:
     if request.method in ("PUT", "POST"):
         return await _register(request, agent, query, jobs, path)
     if request.method == "DELETE":
-        authorize_namespace(request, agent, namespace, auth.SUBMIT_JOB)
         purge = parse_bool_param(query, "purge")
+        # nomad/job_endpoint.go Deregister: purge-job purges; deregister-job stops without purging.
+        stop_caps = () if purge else (auth.DEREGISTER_JOB,)
+        authorize_namespace(request, agent, namespace, auth.SUBMIT_JOB, auth.PURGE_JOB, *stop_caps)
         try:
             return _write(jobs.deregister(namespace, path, purge), query)
         except JobError as exc:
@@ -142,7 +154,7 @@ async def allocations(request: Request) -> Response:
     if request.method != "GET":
         raise invalid_method()
     namespace = _namespace(query)
-    authorize_namespace(request, agent, namespace, auth.READ_JOB)
+    listed = namespaces_listed(request, agent, namespace, auth.READ_JOB)
     await block(request, query, agent.index)
     prefix = query.get("prefix")
     with_states = query.get("task_states") != "false"
@@ -150,7 +162,9 @@ async def allocations(request: Request) -> Response:
         (
             a
             for a in agent.allocs.listed()
-            if a.id.startswith(prefix) and (namespace == "*" or a.namespace == namespace)
+            if a.id.startswith(prefix)
+            and (namespace == "*" or a.namespace == namespace)
+            and listed(a.namespace)
         ),
         key=lambda a: a.id,
     )
@@ -180,7 +194,7 @@ async def allocation_specific(request: Request) -> Response:
         return _write({"EvalID": "", "Index": index}, query)
     if request.method != "GET":
         raise invalid_method()
-    authorize(request, agent, alloc, auth.READ_JOB)
+    authorize(request, agent, alloc, auth.READ_JOB, hide=True)
     await block(request, query, agent.index)
     return _read(alloc_json(alloc, agent.runner, agent.node_id, agent.config.node_name), query, jobs)
 

@@ -49,8 +49,19 @@ def _computed_class(agent: Agent, fp: Fingerprint, meta: dict[str, str]) -> str:
     return f"v1:{int.from_bytes(h.digest(), 'big')}"
 
 
-def _drivers(since: str) -> dict[str, Any]:
-    # The agent runs raw_exec-style tasks itself, so the driver is there whenever the agent is.
+def _drivers(since: str, enabled: bool) -> dict[str, Any]:
+    # The agent runs raw_exec-style tasks itself; a disabled driver reads as Nomad's
+    # drivers/rawexec/driver.go buildFingerprint reports it.
+    if not enabled:
+        return {
+            "raw_exec": {
+                "Attributes": None,
+                "Detected": False,
+                "HealthDescription": "disabled",
+                "Healthy": False,
+                "UpdateTime": since,
+            }
+        }
     return {
         "raw_exec": {
             "Attributes": {"driver.raw_exec": "true"},
@@ -79,7 +90,7 @@ def node_view(request: Request, agent: Agent) -> dict[str, Any]:
         "Datacenter": cfg.datacenter,
         "Drain": False,
         "DrainStrategy": None,
-        "Drivers": _drivers(since),
+        "Drivers": _drivers(since, cfg.raw_exec_enabled),
         "Events": [
             {
                 "CreateIndex": 0,

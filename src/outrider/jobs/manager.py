@@ -28,6 +28,12 @@ def _without_server_fields(job: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in job.items() if k not in SERVER_FIELDS}
 
 
+RAW_EXEC_DISABLED = (
+    'driver "raw_exec" is disabled on this agent: enable it with plugin "raw_exec" '
+    "{ config { enabled = true } } in the agent configuration, or run the agent with --dev"
+)
+
+
 class JobManager:
     """The jobs API's operations on one agent: ``agent.jobs``."""
 
@@ -55,6 +61,9 @@ class JobManager:
         """Register (or update) a job and place its allocations; the body of Nomad's register response."""
         cfg = self.config
         parsed = parse_job(raw, region=cfg.region, datacenter=cfg.datacenter, namespace=namespace)
+        if not cfg.raw_exec_enabled:
+            # Nomad's raw_exec driver is off unless its plugin config enables it; nothing is stored or run.
+            raise JobError(RAW_EXEC_DISABLED)
         if path_id is not None and parsed.id != path_id:
             raise JobError("Job ID does not match name")
         existing = self.store.get(parsed.namespace, parsed.id)

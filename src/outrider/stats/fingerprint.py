@@ -69,8 +69,9 @@ def _storage_device(path: str) -> str:
     return device
 
 
-def fingerprint(alloc_dir: str, mhz: Mapping[int, float]) -> Fingerprint:
-    """Read the host once: CPU, memory, kernel, OS, host name and the alloc dir's storage."""
+def fingerprint(alloc_dir: str, mhz: Mapping[int, float], raw_exec: bool = True) -> Fingerprint:
+    """Read the host once: CPU, memory, kernel, OS, host name and the alloc dir's storage;
+    ``driver.raw_exec`` only when that driver is enabled."""
     numcores = len(mhz) or (os.cpu_count() or 1)
     total_compute = int(sum(mhz.values()))
     memory = int(psutil.virtual_memory().total)
@@ -99,8 +100,9 @@ def fingerprint(alloc_dir: str, mhz: Mapping[int, float]) -> Fingerprint:
         "unique.storage.bytestotal": str(disk_total),
         "unique.storage.bytesfree": str(disk_free),
         "outrider.version": __version__,
-        "driver.raw_exec": "1",
     }
+    if raw_exec:
+        attrs["driver.raw_exec"] = "1"
     cpu_model = model_name()
     if cpu_model:
         attrs["cpu.modelname"] = cpu_model
