@@ -32,7 +32,7 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 def make_agent(data_dir: Path, **config: Any) -> Agent:
-    return Agent(AgentConfig(data_dir=str(data_dir), dev=True, **config).finalize())
+    return Agent(AgentConfig(data_dir=str(data_dir), dev=True, raw_exec_enabled=True, **config).finalize())
 
 
 def run(data_dir: Path, body: Callable[[Agent], Awaitable[T]], **config: Any) -> T:
