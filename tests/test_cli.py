@@ -165,3 +165,41 @@ def test_start_up_warns_about_each_module_that_fell_back(
     warnings = [line for line in agent.output if "native module outrider._native." in line]
     assert core == "mixed"
     assert len(warnings) == 1 and "outrider._native.sniff is not available" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("hcl", "named"),
+    [
+        ('bind_adr = "127.0.0.1"\n', "'bind_adr'"),
+        ("ports { htp = 4646 }\n", "'ports.htp'"),
+        ('client {\n  alloc_dirr = "/x"\n}\n', "'client.alloc_dirr'"),
+    ],
+)
+def test_an_unknown_config_key_refuses_to_start(tmp_path: Path, hcl: str, named: str) -> None:
+    path = tmp_path / "agent.hcl"
+    path.write_text(hcl)
+    result = run_cli("agent", "--data-dir", str(tmp_path / "data"), "--http-port=0", "--config", str(path))
+    assert result.returncode == 2
+    assert "Outrider agent started" not in result.stdout
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert str(path) in result.stderr and named in result.stderr and "expected one of" in result.stderr
+
+
+def test_an_unknown_log_level_refuses_to_start(tmp_path: Path) -> None:
+    result = run_cli("agent", "--data-dir", str(tmp_path), "--http-port=0", "--log-level", "verbose")
+    assert result.returncode == 2
+    assert "Outrider agent started" not in result.stdout
+    assert "log_level must be one of trace, debug, info, warn, error, got 'verbose'" in result.stderr
+
+
+@pytest.mark.functional
+def test_quoted_response_header_keys_reach_the_answers(tmp_path: Path) -> None:
+    import httpx
+
+    path = tmp_path / "agent.hcl"
+    path.write_text('http_api_response_headers { "X-Foo" = "bar" }\n')
+    proc = start_agent(tmp_path / "data", "--config", str(path))
+    try:
+        assert httpx.get(proc.url + "/v1/agent/self", timeout=10).headers["X-Foo"] == "bar"
+    finally:
+        assert proc.stop() == 0
