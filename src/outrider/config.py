@@ -121,17 +121,10 @@ class AgentConfig:
 
     def finalize(self) -> AgentConfig:
         """Fill derived defaults and validate; raises :class:`ConfigError`."""
-        if not self.data_dir:
-            if not self.dev:
-                raise ConfigError(
-                    "a data directory is required: pass --data-dir DIR, or --dev for a temporary one"
-                )
-            self.data_dir = tempfile.mkdtemp(prefix="outrider-dev-")
-            self.temp_data_dir = True
-        self.data_dir = str(pathlib.Path(self.data_dir).expanduser().absolute())
-        if not self.alloc_dir:
-            self.alloc_dir = os.path.join(self.data_dir, "alloc")
-        self.alloc_dir = str(pathlib.Path(self.alloc_dir).expanduser().absolute())
+        if not self.data_dir and not self.dev:
+            raise ConfigError(
+                "a data directory is required: pass --data-dir DIR, or --dev for a temporary one"
+            )
         if not 0 <= self.http_port <= 65535:
             raise ConfigError(f"ports.http must be between 0 and 65535, got {self.http_port}")
         if self.server not in SERVERS:
@@ -151,6 +144,14 @@ class AgentConfig:
             raise ConfigError("client.max_kill_timeout must be positive")
         if not self.node_name:
             self.node_name = os.uname().nodename
+        # The temporary directory comes last, once nothing above can refuse the settings.
+        if not self.data_dir:
+            self.data_dir = tempfile.mkdtemp(prefix="outrider-dev-")
+            self.temp_data_dir = True
+        self.data_dir = str(pathlib.Path(self.data_dir).expanduser().absolute())
+        if not self.alloc_dir:
+            self.alloc_dir = os.path.join(self.data_dir, "alloc")
+        self.alloc_dir = str(pathlib.Path(self.alloc_dir).expanduser().absolute())
         return self
 
 
