@@ -165,3 +165,90 @@ def test_start_up_warns_about_each_module_that_fell_back(
     warnings = [line for line in agent.output if "native module outrider._native." in line]
     assert core == "mixed"
     assert len(warnings) == 1 and "outrider._native.sniff is not available" in warnings[0]
+
+
+@pytest.mark.parametrize(
+    ("hcl", "named"),
+    [
+        ('bind_adr = "127.0.0.1"\n', "'bind_adr'"),
+        ("ports { htp = 4646 }\n", "'ports.htp'"),
+        ('client {\n  alloc_dirr = "/x"\n}\n', "'client.alloc_dirr'"),
+    ],
+)
+def test_an_unknown_config_key_refuses_to_start(tmp_path: Path, hcl: str, named: str) -> None:
+    path = tmp_path / "agent.hcl"
+    path.write_text(hcl)
+    result = run_cli("agent", "--data-dir", str(tmp_path / "data"), "--http-port=0", "--config", str(path))
+    assert result.returncode == 2
+    assert "Outrider agent started" not in result.stdout
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert str(path) in result.stderr and named in result.stderr and "expected one of" in result.stderr
+
+
+def test_an_unknown_log_level_refuses_to_start(tmp_path: Path) -> None:
+    result = run_cli("agent", "--data-dir", str(tmp_path), "--http-port=0", "--log-level", "verbose")
+    assert result.returncode == 2
+    assert "Outrider agent started" not in result.stdout
+    assert "log_level must be one of trace, debug, info, warn, error, got 'verbose'" in result.stderr
+
+
+@pytest.mark.functional
+def test_quoted_response_header_keys_reach_the_answers(tmp_path: Path) -> None:
+    import httpx
+
+    path = tmp_path / "agent.hcl"
+    path.write_text('http_api_response_headers { "X-Foo" = "bar" }\n')
+    proc = start_agent(tmp_path / "data", "--config", str(path))
+    try:
+        assert httpx.get(proc.url + "/v1/agent/self", timeout=10).headers["X-Foo"] == "bar"
+    finally:
+        assert proc.stop() == 0
+
+
+def _one_line_refusal(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 2
+    assert "Outrider agent started" not in result.stdout
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+def test_an_unusable_data_dir_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run_cli("agent", "--data-dir", str(blocker), "--http-port=0")
+    _one_line_refusal(result, f"the data directory {blocker} is not usable", "--data-dir")
+
+
+def test_a_server_without_its_extra_refuses_before_the_ready_line(tmp_path: Path) -> None:
+    import os
+
+    shadow = tmp_path / "shadow" / "uvicorn"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named uvicorn')\n")
+    path = os.pathsep.join([str(shadow.parent), os.environ.get("PYTHONPATH", "")])
+    result = run_cli(
+        "agent",
+        "--data-dir",
+        str(tmp_path / "d"),
+        "--http-port=0",
+        "--server",
+        "uvicorn",
+        env={"PYTHONPATH": path},
+    )
+    _one_line_refusal(result, "--server uvicorn needs the uvicorn package", "pip install 'outrider[uvicorn]'")
+
+
+def test_a_failed_dev_start_leaves_no_temporary_directory(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        result = run_cli("agent", "-dev", f"-http-port={port}", env={"TMPDIR": str(tmp_path)})
+    _one_line_refusal(result, f"cannot listen on 127.0.0.1:{port}", "--http-port")
+    bad = run_cli("agent", "-dev", "-http-port=0", "--log-level", "verbose", env={"TMPDIR": str(tmp_path)})
+    _one_line_refusal(bad, "log_level")
+    assert list(tmp_path.iterdir()) == []

@@ -23,6 +23,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "outrider",
             "outrider.config",
+            "outrider.config_hcl",
             "outrider.errors",
             "outrider.gostrconv",
             "outrider.goduration",

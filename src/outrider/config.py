@@ -22,6 +22,53 @@ DEFAULT_BIND = "0.0.0.0"
 DEV_BIND = "127.0.0.1"
 SERVERS = ("hypercorn", "uvicorn", "granian")
 WATCHERS = ("auto", "inotify", "poll")
+# Nomad's log levels (``command/agent/log_levels.go``); "warning" is Python's spelling of warn.
+LOG_LEVELS = ("trace", "debug", "info", "warn", "error")
+
+FREE_FORM = "free-form"
+"""A block whose keys are the operator's own (``client { meta }``, ``http_api_response_headers``)."""
+
+KNOWN_KEYS: dict[str, Any] = {
+    "data_dir": None,
+    "bind_addr": None,
+    "datacenter": None,
+    "region": None,
+    "name": None,
+    "log_level": None,
+    "log_json": None,
+    "ports": {"http": None},
+    "client": {
+        # Every Nomad client config says ``enabled = true``; this agent is always a client.
+        "enabled": None,
+        "alloc_dir": None,
+        "node_class": None,
+        "node_pool": None,
+        "meta": FREE_FORM,
+        "poll_interval": None,
+        "rotation_grace": None,
+        "max_kill_timeout": None,
+        "watcher": None,
+    },
+    "acl": {
+        "enabled": None,
+        "token_min_expiration_ttl": None,
+        "token_max_expiration_ttl": None,
+        "token_failure_limit": None,
+    },
+    # Other drivers' plugin blocks are Nomad's to read; _apply_plugins takes raw_exec's.
+    "plugin": FREE_FORM,
+    "http_api_allowed_origins": None,
+    "http_api_allowed_hosts": None,
+    "telemetry": {"collection_interval": None},
+    # parse_limits checks the block's keys and values itself.
+    "limits": FREE_FORM,
+    "http_api_response_headers": FREE_FORM,
+}
+"""Every key a config file may hold, block by block: None for a value, a dict for a block.
+
+Nomad refuses an agent config with a key it does not know (``command/agent/config_parse.go``
+``ParseConfigFile`` reports ``unexpected keys``); so does :func:`check_keys`.
+"""
 
 
 class ConfigError(ValueError):
@@ -94,23 +141,19 @@ class AgentConfig:
 
     def finalize(self) -> AgentConfig:
         """Fill derived defaults and validate; raises :class:`ConfigError`."""
-        if not self.data_dir:
-            if not self.dev:
-                raise ConfigError(
-                    "a data directory is required: pass --data-dir DIR, or --dev for a temporary one"
-                )
-            self.data_dir = tempfile.mkdtemp(prefix="outrider-dev-")
-            self.temp_data_dir = True
-        self.data_dir = str(pathlib.Path(self.data_dir).expanduser().absolute())
-        if not self.alloc_dir:
-            self.alloc_dir = os.path.join(self.data_dir, "alloc")
-        self.alloc_dir = str(pathlib.Path(self.alloc_dir).expanduser().absolute())
+        if not self.data_dir and not self.dev:
+            raise ConfigError(
+                "a data directory is required: pass --data-dir DIR, or --dev for a temporary one"
+            )
         if not 0 <= self.http_port <= 65535:
             raise ConfigError(f"ports.http must be between 0 and 65535, got {self.http_port}")
         if self.server not in SERVERS:
             raise ConfigError(f"unknown server {self.server!r}; choose one of {', '.join(SERVERS)}")
         if self.watcher not in WATCHERS:
             raise ConfigError(f"unknown watcher {self.watcher!r}; choose one of {', '.join(WATCHERS)}")
+        if self.log_level.lower() not in LOG_LEVELS:
+            raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        self.log_level = self.log_level.lower()
         if self.collection_interval <= 0:
             raise ConfigError("telemetry.collection_interval must be positive")
         if self.poll_interval <= 0:
@@ -121,6 +164,14 @@ class AgentConfig:
             raise ConfigError("client.max_kill_timeout must be positive")
         if not self.node_name:
             self.node_name = os.uname().nodename
+        # The temporary directory comes last, once nothing above can refuse the settings.
+        if not self.data_dir:
+            self.data_dir = tempfile.mkdtemp(prefix="outrider-dev-")
+            self.temp_data_dir = True
+        self.data_dir = str(pathlib.Path(self.data_dir).expanduser().absolute())
+        if not self.alloc_dir:
+            self.alloc_dir = os.path.join(self.data_dir, "alloc")
+        self.alloc_dir = str(pathlib.Path(self.alloc_dir).expanduser().absolute())
         return self
 
 
@@ -165,16 +216,36 @@ def load_file(path: str) -> dict[str, Any]:
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}: invalid JSON: {exc}") from exc
     else:
-        import hcl2
-        from hcl2.utils import SerializationOptions
+        from outrider.config_hcl import HCLConfigError, loads
 
         try:
-            data = hcl2.loads(text, serialization_options=SerializationOptions(strip_string_quotes=True))
-        except Exception as exc:
-            raise ConfigError(f"{path}: invalid HCL: {exc}") from exc
+            data = loads(text)
+        except HCLConfigError as exc:
+            raise ConfigError(f"{path}: invalid HCL: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be an object")
+    check_keys(path, data)
     return data
+
+
+def check_keys(path: str, data: dict[str, Any], known: dict[str, Any] = KNOWN_KEYS, where: str = "") -> None:
+    """Refuse a key :data:`KNOWN_KEYS` does not list, naming the file, the key and the keys expected."""
+    for key, value in data.items():
+        if key == "__is_block__":
+            continue
+        name = f"{where}{key}"
+        if key not in known:
+            expected = ", ".join(sorted(known))
+            raise ConfigError(f"{path}: unknown key {name!r}; expected one of {expected}")
+        inner = known[key]
+        if isinstance(inner, dict):
+            if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+                for item in value:
+                    check_keys(path, item, inner, f"{name}.")
+            elif isinstance(value, dict):
+                check_keys(path, value, inner, f"{name}.")
+            else:
+                raise ConfigError(f"{path}: {name} must be a block, got {value!r}")
 
 
 def apply_file(cfg: AgentConfig, data: dict[str, Any]) -> None:

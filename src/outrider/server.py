@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import signal
@@ -20,6 +21,27 @@ log = logging.getLogger("outrider.server")
 # Seconds in-flight requests get to finish on shutdown; streams end sooner because
 # they watch ``agent.stopping``.
 GRACEFUL_TIMEOUT = 3.0
+
+
+# The module each server needs and the extra that installs it (pyproject.toml's optional dependencies).
+_SERVER_MODULES = {
+    "hypercorn": ("hypercorn.asyncio", "hypercorn"),
+    "uvicorn": ("uvicorn", "uvicorn"),
+    "granian": ("granian.server.embed", "granian"),
+}
+
+
+def server_missing(server: str) -> str | None:
+    """Why ``server`` cannot serve here (one line saying what to install), or None when it can.
+
+    Checked before the socket is bound, so a missing extra never follows a ready line.
+    """
+    module, extra = _SERVER_MODULES[server]
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        return f"--server {server} needs the {extra} package ({exc}); install it with pip install 'outrider[{extra}]' or choose another --server"
+    return None
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

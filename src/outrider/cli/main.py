@@ -10,6 +10,8 @@ import argparse
 import contextlib
 import logging
 import os
+import shutil
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -83,16 +85,30 @@ def run_agent(cfg: AgentConfig) -> int:
     from outrider.agent import Agent
     from outrider.http.request_guard import is_loopback
     from outrider.logsetup import setup_logging
-    from outrider.server import bind_socket, serve, url_of
+    from outrider.server import bind_socket, serve, server_missing, url_of
 
     setup_logging(cfg.log_level, cfg.log_json)
     _raise_fd_limit()
     _impl.warn_if_degraded()
+    missing = server_missing(cfg.server)
+    if missing:
+        raise ConfigError(missing)
     try:
         sock = bind_socket(cfg.bind_addr, cfg.http_port)
     except OSError as exc:
-        raise ConfigError(f"cannot listen on {cfg.bind_addr}:{cfg.http_port}: {exc.strerror}") from None
-    agent = Agent(cfg)
+        raise ConfigError(
+            f"cannot listen on {cfg.bind_addr}:{cfg.http_port}: {exc.strerror}; "
+            "stop what holds the port or pass another --http-port"
+        ) from None
+    try:
+        agent = Agent(cfg)
+    except (OSError, sqlite3.Error) as exc:
+        sock.close()
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(
+            f"the data directory {cfg.data_dir} is not usable: {why}; "
+            "pass --data-dir with a directory this user can create and write"
+        ) from None
     url = url_of(sock)
     mode = " (dev mode)" if cfg.dev else ""
     print(f"==> Outrider agent started{mode}! HTTP API at {url}", flush=True)
@@ -145,8 +161,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, why in _impl.fallbacks().items():
                 print(f"pure-python twin in use: outrider._native.{name} ({why})")
         return 0
+    cfg: AgentConfig | None = None
     try:
-        return run_agent(build_config(args))
+        cfg = build_config(args)
+        return run_agent(cfg)
     except ConfigError as exc:
+        # A start that failed leaves no temporary data directory behind.
+        if cfg is not None and cfg.temp_data_dir:
+            shutil.rmtree(cfg.data_dir, ignore_errors=True)
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -16,7 +16,7 @@ from types import ModuleType
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -96,7 +96,11 @@ def build_app(agent: Agent) -> Starlette:
             # The fs and allocation subtrees, ahead of the router (see subtrees.py).
             Middleware(SubtreeRoutes, subtrees=subtrees),
         ],
-        exception_handlers={APIError: handle_api_error, Exception: _internal_error},
+        exception_handlers={
+            APIError: handle_api_error,
+            ClientDisconnect: _client_left,
+            Exception: _internal_error,
+        },
         lifespan=lifespan,
     )
     app.state.agent = agent
@@ -106,6 +110,12 @@ def build_app(agent: Agent) -> Starlette:
 async def _fallthrough(request: Request) -> Response:
     # Nomad's root handler answers unknown paths with a bare 404 and an empty body.
     return Response(b"", status_code=404)
+
+
+async def _client_left(request: Request, exc: Exception) -> Response:
+    # Nobody is left to read an answer: one line for whoever debugs, no traceback.
+    log.debug("client left before its request body ended", extra={"path": request.url.path})
+    return Response(b"", status_code=400)
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 
 from starlette.types import Receive, Scope, Send
 
 from outrider.fs.readat import ChunkReader
 from outrider.fs.sniff import detect_content_type, untrusted_content_type
+
+log = logging.getLogger("outrider.http.files")
 
 SNIFF_LEN = 512
 # Bytes per body message: large enough to keep the server's per-message overhead
@@ -28,10 +31,6 @@ UNTRUSTED_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-xss-protection", b"1; mode=block"),
 )
-
-
-class FileShrankError(OSError):
-    """The file became shorter than the length already promised in Content-Length."""
 
 
 class FileRangeResponse:
@@ -78,8 +77,13 @@ class FileRangeResponse:
                     return
                 chunk = reader.read_bytes(self.start + sent, min(self.chunk_size, self.length - sent))
                 if not chunk:
-                    # Content-Length is already on the wire; the only honest ending is to cut the connection.
-                    raise FileShrankError(f"file shrank while being sent ({sent} of {self.length} bytes)")
+                    # Content-Length is already on the wire; the only honest ending is to cut the
+                    # connection, which every server does when the app returns with the body short.
+                    log.debug(
+                        "file shrank while being sent; connection cut",
+                        extra={"sent": sent, "length": self.length},
+                    )
+                    return
                 sent += len(chunk)
         finally:
             watcher.cancel()

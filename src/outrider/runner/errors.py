@@ -18,6 +18,11 @@ def is_transient(exc: OSError) -> bool:
     return exc.errno in TRANSIENT_START_ERRNOS
 
 
+def os_reason(exc: OSError) -> str:
+    """The reason of ``exc`` without its file names: task events are API answers and show no host path."""
+    return exc.strerror or type(exc).__name__
+
+
 class RunnerError(Exception):
     """A request the runner refuses; the message is the text the client gets."""
 

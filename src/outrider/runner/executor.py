@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 from outrider.fs.logfiles import LOG_TYPES
 from outrider.runner import cgroup
-from outrider.runner.errors import is_transient
+from outrider.runner.errors import is_transient, os_reason
 from outrider.runner.handle import SPEC_FILE, AttemptStatus, ProcessId, read_json
 from outrider.runner.logmon import RotatingLog
 from outrider.runner.spec import LaunchSpec
@@ -91,7 +91,7 @@ class Supervisor:
             except OSError as exc:
                 for w in writers:
                     os.close(w)
-                self._fail(f"failed to set up log capture: {exc}", is_transient(exc))
+                self._fail(f"failed to set up log capture in alloc/logs: {os_reason(exc)}", is_transient(exc))
                 return None
         group = spec.cgroup if spec.cgroup and cgroup.create(spec.cgroup) else None
         preexec: Callable[[], None] | None = None
@@ -241,7 +241,7 @@ def _launch_error(command: str, exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError) and "/" not in command:
         reason = "executable file not found in $PATH"
     else:
-        reason = (exc.strerror or str(exc)).lower()
+        reason = os_reason(exc).lower()
     return f'failed to launch command with executor: exec: "{command}": {reason}'
 
 

@@ -88,12 +88,19 @@ class TaskRunnerService:
             self._collected[alloc.id] = self._collected_record(alloc.id)
 
     async def stop(self) -> None:
-        """Stop following tasks (they keep running) and finish nothing half-way."""
+        """Stop following tasks (they keep running) and finish nothing half-way.
+
+        With a temporary data directory (``--dev``) nothing could re-attach to the
+        tasks once it is removed, so they are killed and waited for first, as Nomad's
+        dev mode destroys its allocations (``command/agent/agent.go`` ``Shutdown``).
+        """
         for task in list(self._background):
             task.cancel()
         for task in list(self._background):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.config.temp_data_dir:
+            await asyncio.gather(*(runner.kill_and_wait() for runner in self._allocs.values()))
         for runner in self._allocs.values():
             await runner.detach()
 

@@ -23,7 +23,7 @@ from outrider.fs.logfiles import LOG_DIR
 from outrider.runner import cgroup
 from outrider.runner import taskstate as ts
 from outrider.runner.env import AllocContext, interpolate, task_env
-from outrider.runner.errors import TaskNotRunning, is_transient
+from outrider.runner.errors import TaskNotRunning, is_transient, os_reason
 from outrider.runner.handle import (
     EXECUTOR_LOG,
     SPEC_FILE,
@@ -222,9 +222,7 @@ class TaskRunner:
             remove_quietly(os.path.join(self.state_dir, STATUS_FILE))
             write_json_atomic(os.path.join(self.state_dir, SPEC_FILE), self._launch_spec().to_json())
         except OSError as exc:
-            self._start_failed(
-                f"failed to prepare the task's start: {exc.strerror or exc}", is_transient(exc)
-            )
+            self._start_failed(f"failed to prepare the task's start: {os_reason(exc)}", is_transient(exc))
             return
         # The handle names the attempt before its supervisor exists, so a restarted agent
         # never mistakes the previous attempt's status for this one's.
@@ -232,9 +230,7 @@ class TaskRunner:
         try:
             pid, ready = spawn_supervisor(self.state_dir)
         except OSError as exc:
-            self._start_failed(
-                f"failed to start the task's supervisor: {exc.strerror or exc}", is_transient(exc)
-            )
+            self._start_failed(f"failed to start the task's supervisor: {os_reason(exc)}", is_transient(exc))
             return
         self.supervisor = Watched(ProcessId.of(pid) or ProcessId(pid, 0))
         if self.killing:
