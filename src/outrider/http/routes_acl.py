@@ -35,13 +35,12 @@ from outrider.agent import Agent
 from outrider.http.blocking import block
 from outrider.http.body import read_body
 from outrider.http.drain import declared_length
-from outrider.http.errors import APIError, error_response
+from outrider.http.errors import APIError, error_response, invalid_method
 from outrider.http.methods import ANY_METHOD
-from outrider.http.params import Query, check_generic, query_of, token_of
-from outrider.http.prologue import identify
+from outrider.http.params import Query, query_of, token_of
+from outrider.http.prologue import agent_of, begin, identify
 from outrider.http.responses import json_response, wants_pretty
 
-INVALID_METHOD = "Invalid method"
 ACL_DISABLED = "ACL support disabled"
 WRITE_METHODS = ("PUT", "POST")
 CRUD_METHODS = ("GET", "PUT", "POST", "DELETE")
@@ -66,8 +65,7 @@ def _translated(handler: Handler) -> Handler:
 
 
 def _service(request: Request) -> ACLService:
-    agent: Agent = request.app.state.agent
-    return agent.acl
+    return agent_of(request).acl
 
 
 def _require_enabled(acl: ACLService) -> None:
@@ -140,11 +138,9 @@ class _TableWatch:
 
 def _begin_read(request: Request) -> tuple[ACLService, Query]:
     """A GET's common start: the generic query, then ACLs enabled."""
-    query = query_of(request)
-    check_generic(query)
-    acl = _service(request)
-    _require_enabled(acl)
-    return acl, query
+    agent, query = begin(request)
+    _require_enabled(agent.acl)
+    return agent.acl, query
 
 
 async def _wait(request: Request, query: Query, table: str) -> None:
@@ -160,7 +156,7 @@ async def _wait(request: Request, query: Query, table: str) -> None:
 @_translated
 async def bootstrap(request: Request) -> Response:
     if request.method not in WRITE_METHODS:
-        raise APIError(405, INVALID_METHOD)
+        raise invalid_method()
     secret = ""
     # The body is read only when there is one (a chunked body counts as one); any token is ignored.
     if declared_length(request.scope) != 0:
@@ -182,7 +178,7 @@ async def bootstrap(request: Request) -> Response:
 @_translated
 async def policies(request: Request) -> Response:
     if request.method != "GET":
-        raise APIError(405, INVALID_METHOD)
+        raise invalid_method()
     acl, query = _begin_read(request)
     identity = _identity(acl, request)
     await _wait(request, query, POLICY_TABLE)
@@ -204,7 +200,7 @@ async def policy_specific(request: Request) -> Response:
     if name == "self":
         return await _policy_self(request)
     if request.method not in CRUD_METHODS:
-        raise APIError(405, INVALID_METHOD)
+        raise invalid_method()
     if request.method == "GET":
         return await _policy_get(request, name)
     if request.method == "DELETE":
@@ -242,7 +238,7 @@ async def _policy_self(request: Request) -> Response:
     """``GET /v1/acl/policy/self``: for a token, its policies (``null`` for none); without one, the
     workload-identity path, which this agent has no identities for."""
     if request.method != "GET":
-        raise APIError(405, INVALID_METHOD)
+        raise invalid_method()
     if not is_uuid(token_of(request)):
         raise APIError(403, PERMISSION_DENIED)
     acl, query = _begin_read(request)
@@ -260,7 +256,7 @@ async def _policy_self(request: Request) -> Response:
 @_translated
 async def tokens(request: Request) -> Response:
     if request.method != "GET":
-        raise APIError(405, INVALID_METHOD)
+        raise invalid_method()
     acl, query = _begin_read(request)
     _management(acl, request)
     if query.get("filter"):
@@ -290,7 +286,7 @@ async def tokens(request: Request) -> Response:
 @_translated
 async def token_create(request: Request) -> Response:
     if request.method not in WRITE_METHODS:
-        raise APIError(405, INVALID_METHOD)
+        raise invalid_method()
     return await _token_upsert(request, None)
 
 
@@ -319,7 +315,7 @@ async def token_specific(request: Request) -> Response:
         # unregistered path.
         return Response(b"", status_code=404)
     if request.method not in CRUD_METHODS:
-        raise APIError(405, INVALID_METHOD)
+        raise invalid_method()
     if request.method == "GET":
         return await _token_get(request, accessor)
     if request.method == "DELETE":
@@ -349,10 +345,9 @@ async def _token_get(request: Request, accessor: str) -> Response:
 async def _token_self(request: Request) -> Response:
     """``GET /v1/acl/token/self``: the caller's own token, also with ACLs off."""
     if request.method != "GET":
-        raise APIError(405, INVALID_METHOD)
-    query = query_of(request)
-    check_generic(query)
-    acl = _service(request)
+        raise invalid_method()
+    agent, query = begin(request)
+    acl = agent.acl
     identity = _raw_identity(acl, request)
     index = identity.token.modify_index
     return _token_response(identity.token, identity.secret, query, _read_headers(index))
