@@ -30,6 +30,7 @@ FOREIGN_HOST = (
     "Request refused: this agent listens on a loopback address and answers only a loopback Host "
     "(add the name to http_api_allowed_hosts to allow it)"
 )
+_MAX_HOST_VERDICTS = 256
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # GETs that change state: Nomad serves the GC endpoints on any method.
 _STATE_CHANGING_GET = re.compile(r"/v1/client/gc/?\Z|/v1/client/allocation/[^/]+/gc/?\Z")
@@ -67,6 +68,19 @@ class RequestGuard:
         self.check_host = is_loopback(bind_addr)
         self.allowed_origins = frozenset(o.rstrip("/").lower() for o in allowed_origins)
         self.allowed_hosts = frozenset(h.lower().rstrip(".") for h in allowed_hosts)
+        # Every request of a loopback agent asks about its Host, and clients send very few
+        # distinct ones: remember the verdicts instead of parsing an address each time. Bounded,
+        # since the header is the client's to choose.
+        self._host_verdicts: dict[str, bool] = {}
+
+    def _host_allowed(self, host: str) -> bool:
+        verdict = self._host_verdicts.get(host)
+        if verdict is None:
+            name = split_host(host).lower().rstrip(".")
+            verdict = is_loopback(name) or name in self.allowed_hosts
+            if len(self._host_verdicts) < _MAX_HOST_VERDICTS:
+                self._host_verdicts[host] = verdict
+        return verdict
 
     def _own_origin(self, origin: str, scope: Scope) -> bool:
         if origin in self.allowed_origins:
@@ -92,10 +106,8 @@ class RequestGuard:
                 fetch_site = value.decode("latin-1").strip().lower()
             elif name == b"host":
                 host = value.decode("latin-1").strip()
-        if self.check_host and host is not None:
-            name = split_host(host).lower().rstrip(".")
-            if not is_loopback(name) and name not in self.allowed_hosts:
-                return FOREIGN_HOST
+        if self.check_host and host is not None and not self._host_allowed(host):
+            return FOREIGN_HOST
         if state_changing(scope["method"], scope["path"]):
             if fetch_site == "cross-site":
                 return CROSS_SITE
