@@ -173,7 +173,7 @@ class Client:
                     f"no such endpoint: {path}",
                     f"the agent at {self.address} does not serve this API (an older agent, or not a Nomad API)",
                 )
-            raise APIError(response.status, text or raw.reason)
+            raise APIError(response.status, text or raw.reason, token_given=bool(self.settings.token))
         return response
 
     def get(self, path: str, params: Params | None = None, timeout: float | None = READ_TIMEOUT) -> Any:

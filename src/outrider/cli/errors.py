@@ -25,18 +25,22 @@ class CLIError(Exception):
 class APIError(CLIError):
     """The agent answered with an error status; ``text`` is its body."""
 
-    def __init__(self, status: int, text: str, hint: str = "") -> None:
+    def __init__(self, status: int, text: str, hint: str = "", *, token_given: bool = True) -> None:
         self.status = status
         self.text = text.strip()
         super().__init__(
-            f"Unexpected response code: {status} ({self.text})", hint or hint_for(status, self.text)
+            f"Unexpected response code: {status} ({self.text})",
+            hint or hint_for(status, self.text, token_given),
         )
 
 
-def hint_for(status: int, text: str) -> str:
+def hint_for(status: int, text: str, token_given: bool = True) -> str:
     """What to do about the errors every endpoint can answer with."""
     if text == "ACL token not found" or text == "ACL token expired":
         return "set NOMAD_TOKEN (or -token) to the secret ID of a valid token"
+    if status == 403 and not token_given:
+        # Without a token the agent applies its anonymous policy, which lacks the capability.
+        return "no token was given: set NOMAD_TOKEN (or -token) to the secret ID of a token that has it"
     if status == 403:
         return "the token in NOMAD_TOKEN (or -token) lacks the capability this needs; ask for one that has it"
     if text == "ACL support disabled":
