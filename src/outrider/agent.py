@@ -15,6 +15,7 @@ from outrider.acl.authorizer import Authorizer
 from outrider.acl.service import ACLService, ACLSettings
 from outrider.allocs import AllocRegistry
 from outrider.config import AgentConfig
+from outrider.fleet.acl_replica import ACLReplica
 from outrider.fleet.membership import Fleet
 from outrider.fleet.records import AllocRecord, NodeRecord
 from outrider.jobs.manager import JobManager
@@ -119,7 +120,9 @@ class Agent:
         # Without a fleet block the agent is a single node, as it always was.
         self.fleet: Fleet | None = None
         if config.fleet.enabled:
-            self.fleet = Fleet(config.fleet, self.node_id, self._node_record, self._held_allocs)
+            # Policies and tokens are the fleet's: one made on any agent works on all.
+            replica = ACLReplica(self.acl.store, self.node_id)
+            self.fleet = Fleet(config.fleet, self.node_id, self._node_record, self._held_allocs, replica)
         self.services: tuple[Service, ...] = (
             self.runner,
             self.acl,

@@ -26,8 +26,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from outrider.config import FleetSettings
+from outrider.fleet.acl_replica import ACLReplica
 from outrider.fleet.connect import connect_options
-from outrider.fleet.records import ALLOCS_BUCKET, NODES_BUCKET, AllocRecord, NodeRecord, valid_key
+from outrider.fleet.records import ACL_BUCKET, ALLOCS_BUCKET, NODES_BUCKET, AllocRecord, NodeRecord, valid_key
 
 log = logging.getLogger("outrider.fleet")
 
@@ -52,11 +53,13 @@ class Fleet:
         node_id: str,
         describe: Callable[[], NodeRecord],
         held: Callable[[], dict[str, AllocRecord]],
+        acl: ACLReplica | None = None,
     ) -> None:
         self.settings = settings
         self.node_id = node_id
         self._describe = describe
         self._held = held
+        self.acl = acl
         self.interval = min(1.0, settings.ttl / 3)
         self.down_after = settings.ttl * 2 / 3
         self._nc: Any = None
@@ -111,6 +114,8 @@ class Fleet:
                 self._healthy = False
                 self._kv.clear()
                 self._published.clear()
+                if self.acl is not None:
+                    self.acl.reset()
             await asyncio.sleep(self.interval)
 
     async def _round(self) -> None:
@@ -126,6 +131,8 @@ class Fleet:
         await asyncio.wait_for(nodes.put(self.node_id, self._describe().encode()), OP_TIMEOUT)
         await self._publish_allocs()
         await self._read_nodes()
+        if self.acl is not None:
+            await self.acl.sync(await self.bucket(ACL_BUCKET))
 
     async def _open_buckets(self) -> None:
         from nats.js.api import KeyValueConfig
