@@ -263,8 +263,17 @@ def test_a_killed_owner_fails_fast_ages_out_and_rejoins(
     alloc = make_external_alloc(a.alloc_dir)
     alloc.write("alloc/logs/web.stdout.0", "hello\n")
     _published(b, alloc)
-    a.proc.send_signal(signal.SIGKILL)
-    a.proc.wait(10)
+    params = {"task": "web", "type": "stdout", "plain": "true", "follow": "true", "origin": "start"}
+    with (
+        b.client() as client,
+        client.stream("GET", f"/v1/client/fs/logs/{alloc.id}", params=params) as follow,
+    ):
+        chunks = follow.iter_raw()
+        assert next(chunks) == b"hello\n"
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait(10)
+        # The owner died mid-answer: the stream ends with Nomad's text instead of hanging.
+        assert b"".join(chunks) == b"No path to node"
     with b.client() as client:
         _no_path_fast(client, alloc.id)
         # The record ages out: shown down, then gone; requests keep failing fast meanwhile.

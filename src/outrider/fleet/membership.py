@@ -82,10 +82,13 @@ class Fleet:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        nodes = self._kv.get(NODES_BUCKET)
-        if nodes is not None and self.connected:
-            # A clean stop leaves no record behind; a crash leaves one that ages out.
+        if self._nc is not None and self._nc.is_connected:
+            # A clean stop leaves no record behind (even after a failed round); a crash
+            # leaves one that ages out.
             with contextlib.suppress(Exception):
+                nodes = self._kv.get(NODES_BUCKET) or await asyncio.wait_for(
+                    self._nc.jetstream(timeout=OP_TIMEOUT).key_value(NODES_BUCKET), OP_TIMEOUT
+                )
                 await asyncio.wait_for(nodes.delete(self.node_id), OP_TIMEOUT)
         if self._nc is not None:
             with contextlib.suppress(Exception):
