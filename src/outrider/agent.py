@@ -38,28 +38,6 @@ class Service(Protocol):
 
     name: str
 
-    def _node_record(self) -> NodeRecord:
-        cfg = self.config
-        return NodeRecord(
-            id=self.node_id,
-            name=cfg.node_name,
-            datacenter=cfg.datacenter,
-            node_pool=cfg.node_pool,
-            node_class=cfg.node_class,
-            advertise=cfg.fleet.advertise,
-            version=self.version,
-            meta=dict(self.meta.meta),
-            heartbeat=time.time(),
-            started_at=self.started_at,
-        )
-
-    def _held_allocs(self) -> dict[str, AllocRecord]:
-        """The allocations this node answers for: its own, those a GC destroyed, and external directories."""
-        held = {a.id: AllocRecord(self.node_id, a.namespace, a.job_id) for a in self.allocs.listed()}
-        for alloc_id in self.allocs.external_ids():
-            held.setdefault(alloc_id, AllocRecord(self.node_id, "default", ""))
-        return held
-
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...

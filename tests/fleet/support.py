@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -62,3 +62,22 @@ def listed_nodes(agent: AgentProcess) -> dict[str, str]:
     """Node ID -> status, as ``/v1/nodes`` of ``agent`` lists them."""
     with agent.client() as client:
         return {n["ID"]: n["Status"] for n in client.get("/v1/nodes").json()}
+
+
+@contextlib.contextmanager
+def running_fleet(
+    root: Path, names: tuple[str, ...], extra: str = ""
+) -> Iterator[tuple[NatsServer, list[AgentProcess]]]:
+    """A started NATS server and one member per name (``root/<name>``), all stopped at the end."""
+    nats = nats_server(root / "nats")
+    nats.start()
+    agents: list[AgentProcess] = []
+    try:
+        for name in names:
+            agents.append(start_member(root / name, nats.url, extra))
+        yield nats, agents
+    finally:
+        for agent in agents:
+            if agent.proc.poll() is None:
+                agent.stop()
+        nats.stop()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import AgentProcess, make_external_alloc
-from tests.fleet.support import NatsServer, eventually, nats_server, start_member
+from tests.fleet.support import NatsServer, eventually, running_fleet
 
 pytestmark = pytest.mark.functional
 
@@ -29,21 +29,11 @@ class Pair:
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
-    root = tmp_path_factory.mktemp("fleet-acl")
-    nats = nats_server(root / "nats")
-    nats.start()
-    agents: list[AgentProcess] = []
-    try:
-        agents = [start_member(root / name, nats.url, ACL) for name in ("a", "b")]
-        a, b = agents
+    with running_fleet(tmp_path_factory.mktemp("fleet-acl"), ("a", "b"), ACL) as (nats, (a, b)):
         with a.client() as client:
             mgmt = str(client.put("/v1/acl/bootstrap").json()["SecretID"])
         eventually(lambda: len(listed_nodes_as(b, mgmt)) == 2, what="both members listed")
         yield Pair(nats, a, b, mgmt)
-    finally:
-        for agent in agents:
-            agent.stop()
-        nats.stop()
 
 
 def listed_nodes_as(agent: AgentProcess, secret: str | None) -> list[str]:

@@ -16,7 +16,15 @@ import httpx
 import pytest
 
 from tests.conftest import AgentProcess, AllocFixture, make_external_alloc
-from tests.fleet.support import NatsServer, eventually, listed_nodes, nats_server, node_id_of, start_member
+from tests.fleet.support import (
+    NatsServer,
+    eventually,
+    listed_nodes,
+    nats_server,
+    node_id_of,
+    running_fleet,
+    start_member,
+)
 from tests.http.conftest import allocs, wait_status
 from tests.runner import jobspecs as J
 
@@ -32,21 +40,11 @@ class Fleet:
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    root = tmp_path_factory.mktemp("fleet")
-    nats = nats_server(root / "nats")
-    nats.start()
-    agents: list[AgentProcess] = []
-    try:
-        for name in ("a", "b", "c"):
-            agents.append(start_member(root / name, nats.url))
+    with running_fleet(tmp_path_factory.mktemp("fleet"), ("a", "b", "c")) as (nats, agents):
         ids = [node_id_of(agent) for agent in agents]
         for agent in agents:
             eventually(lambda agent=agent: set(ids) <= set(listed_nodes(agent)), what="three members listed")
         yield Fleet(nats, agents, ids)
-    finally:
-        for agent in agents:
-            agent.stop()
-        nats.stop()
 
 
 def _published(via: AgentProcess, alloc: AllocFixture) -> None:
@@ -229,18 +227,8 @@ def test_relayed_followers_are_not_capped_by_the_owner(tmp_path: Path) -> None:
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[tuple[NatsServer, list[AgentProcess], Path]]:
-    nats = nats_server(tmp_path / "nats")
-    nats.start()
-    agents: list[AgentProcess] = []
-    try:
-        for name in ("a", "b"):
-            agents.append(start_member(tmp_path / name, nats.url))
+    with running_fleet(tmp_path, ("a", "b")) as (nats, agents):
         yield nats, agents, tmp_path
-    finally:
-        for agent in agents:
-            if agent.proc.poll() is None:
-                agent.stop()
-        nats.stop()
 
 
 def _cat_ok(client: httpx.Client, alloc_id: str) -> httpx.Response | None:
