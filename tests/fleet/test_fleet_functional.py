@@ -205,6 +205,8 @@ def test_relayed_followers_are_not_capped_by_the_owner(tmp_path: Path) -> None:
         alloc = make_external_alloc(owner.alloc_dir)
         log = alloc.write("alloc/logs/web.stdout.0", "x\n")
         _published(relay, alloc)
+        # The owner recognises the relay once it has read the relay's record.
+        eventually(lambda: len(listed_nodes(owner)) == 2, what="the owner sees the relay")
         params = {"task": "web", "type": "stdout", "plain": "true", "follow": "true"}
         with contextlib.ExitStack() as stack:
             followers = []
