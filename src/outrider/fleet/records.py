@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -49,11 +49,7 @@ class NodeRecord:
     @classmethod
     def decode(cls, raw: bytes) -> NodeRecord | None:
         """The record, or None for a value this version cannot read."""
-        try:
-            data: Any = orjson.loads(raw)
-            return cls(**data) if isinstance(data, dict) else None
-        except (orjson.JSONDecodeError, TypeError):
-            return None
+        return _decode(cls, raw)
 
     def aged(self, down_after: float, now: float | None = None) -> NodeRecord:
         """This record with its status ``down`` when its last refresh is older than ``down_after`` seconds."""
@@ -75,8 +71,15 @@ class AllocRecord:
 
     @classmethod
     def decode(cls, raw: bytes) -> AllocRecord | None:
-        try:
-            data: Any = orjson.loads(raw)
-            return cls(**data) if isinstance(data, dict) else None
-        except (orjson.JSONDecodeError, TypeError):
-            return None
+        return _decode(cls, raw)
+
+
+R = TypeVar("R", NodeRecord, AllocRecord)
+
+
+def _decode(cls: type[R], raw: bytes) -> R | None:
+    try:
+        data: Any = orjson.loads(raw)
+        return cls(**data) if isinstance(data, dict) else None
+    except (orjson.JSONDecodeError, TypeError):
+        return None
