@@ -24,8 +24,9 @@ import asyncio
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outrider.acl.authorizer import family_of
 from outrider.agent import Agent
@@ -35,6 +36,7 @@ from outrider.goduration import GoDurationError, parse_duration
 from outrider.http.errors import error_response
 from outrider.http.fleet_proxy import FORWARDED_HEADER, NO_PATH, FleetProxy
 from outrider.http.params import token_of
+from outrider.meta import MAX_BODY_BYTES
 
 _NODE_ENDPOINTS = frozenset({"/v1/client/metadata", "/v1/client/stats", "/v1/client/gc"})
 # A blocking query without ``wait`` waits up to five minutes (``command/agent/http.go`` parseWait).
@@ -70,6 +72,37 @@ def _query(scope: Scope) -> dict[str, str]:
     return found
 
 
+async def _body_node(receive: Receive) -> tuple[tuple[str, str] | None, Receive]:
+    """A metadata POST without ``?node_id=`` names its node in the body's ``NodeID``
+    (``command/agent/meta_endpoint.go``): the target it names, and a ``receive`` that
+    replays what was read. A body past the metadata bound is not looked into."""
+    messages: list[Message] = []
+    size = 0
+    complete = False
+    while size <= MAX_BODY_BYTES:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            complete = True
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    node_id = ""
+    if complete and size <= MAX_BODY_BYTES:
+        try:
+            body = orjson.loads(b"".join(m.get("body", b"") for m in messages))
+        except orjson.JSONDecodeError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("NodeID"), str):
+            node_id = body["NodeID"]
+    return (("node", node_id) if node_id else None), replay
+
+
 def _blocking_wait(scope: Scope) -> float:
     query = _query(scope)
     if not query.get("index"):
@@ -93,8 +126,13 @@ class FleetRouter:
         if scope["type"] != "http" or fleet is None:
             await self.app(scope, receive, send)
             return
+        if any(k == FORWARDED_HEADER.encode() for k, _ in scope["headers"]):
+            await self.app(scope, receive, send)
+            return
         target = target_of(scope)
-        if target is None or any(k == FORWARDED_HEADER.encode() for k, _ in scope["headers"]):
+        if target is None and scope["path"] == "/v1/client/metadata" and scope["method"] == "POST":
+            target, receive = await _body_node(receive)
+        if target is None:
             await self.app(scope, receive, send)
             return
         kind, ident = target
