@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,55 @@ def test_acl_ttl_errors_use_go_text(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         apply_file(AgentConfig(), load_file(str(path)))
     assert str(exc.value) == 'acl.token_max_expiration_ttl: time: unknown unit "d" in duration "1d"'
+
+
+FLEET_HCL = """
+data_dir = "/tmp/x"
+fleet {
+  nats = ["nats://10.0.0.1:4222", "tls://10.0.0.2:4222"]
+  advertise = "http://10.0.0.5:4646"
+  ttl = "5s"
+  user = "agent"
+  password = "pw"
+}
+"""
+
+
+def test_fleet_block_and_flags(tmp_path: Path) -> None:
+    path = tmp_path / "agent.hcl"
+    path.write_text(FLEET_HCL)
+    cfg = resolve(files=[str(path)], environ={})
+    fleet = cfg.fleet
+    assert fleet.enabled and fleet.nats == ["nats://10.0.0.1:4222", "tls://10.0.0.2:4222"]
+    assert (fleet.advertise, fleet.ttl, fleet.user, fleet.password) == (
+        "http://10.0.0.5:4646",
+        5.0,
+        "agent",
+        "pw",
+    )
+    args = _parser().parse_args(
+        _normalize(
+            ["agent", "--config", str(path), "--fleet-nats", "nats://a:1,nats://b:2", "-advertise=http://h:1"]
+        )
+    )
+    cfg = build_config(args)
+    assert cfg.fleet.nats == ["nats://a:1", "nats://b:2"] and cfg.fleet.advertise == "http://h:1"
+    # Without the block the agent is a single node.
+    assert not resolve(dev=True, environ={}).fleet.enabled
+
+
+@pytest.mark.parametrize(
+    ("block", "error"),
+    [
+        ('nats = ["http://x:1"]', "fleet.nats: 'http://x:1' is not a NATS URL"),
+        ('nats = ["nats://x:1"]\nadvertise = "x:1"', "fleet.advertise: 'x:1' is not a URL"),
+        ('nats = ["nats://x:1"]\nttl = "10ms"', "fleet.ttl: must be at least 1s"),
+        ('nats = ["nats://x:1"]\ntls_cert_file = "c"', "go together"),
+        ('nats = ["nats://x:1"]\nbogus = 1', "unknown key 'fleet.bogus'"),
+    ],
+)
+def test_fleet_block_refusals(tmp_path: Path, block: str, error: str) -> None:
+    path = tmp_path / "agent.hcl"
+    path.write_text(f"fleet {{\n{block}\n}}\n")
+    with pytest.raises(ConfigError, match=re.escape(error)):
+        resolve(dev=True, files=[str(path)], environ={})

@@ -44,6 +44,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("stream", ("outrider.stream.*",)),
     ("runner", ("outrider.runner.*",)),
     ("jobs", ("outrider.jobs.*",)),
+    ("fleet", ("outrider.fleet.*",)),
     ("agent", ("outrider.agent",)),
     ("http", ("outrider.http.*",)),
     ("server", ("outrider.server", "outrider._hypercorn_fix", "outrider.connlimit", "outrider.conn_guard")),

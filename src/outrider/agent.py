@@ -15,6 +15,9 @@ from outrider.acl.authorizer import Authorizer
 from outrider.acl.service import ACLService, ACLSettings
 from outrider.allocs import AllocRegistry
 from outrider.config import AgentConfig
+from outrider.fleet.acl_replica import ACLReplica
+from outrider.fleet.membership import Fleet
+from outrider.fleet.records import AllocRecord, NodeRecord
 from outrider.jobs.manager import JobManager
 from outrider.meta import MetaStore, static_meta
 from outrider.metrics import REGISTRY
@@ -92,6 +95,12 @@ class Agent:
             self.streams.stats,
             REGISTRY,
         )
+        # Without a fleet block the agent is a single node, as it always was.
+        self.fleet: Fleet | None = None
+        if config.fleet.enabled:
+            # Policies and tokens are the fleet's: one made on any agent works on all.
+            replica = ACLReplica(self.acl.store, self.node_id)
+            self.fleet = Fleet(config.fleet, self.node_id, self._node_record, self._held_allocs, replica)
         self.services: tuple[Service, ...] = (
             self.runner,
             self.acl,
@@ -99,11 +108,34 @@ class Agent:
             self.host_stats,
             self.alloc_stats,
             gauges,
+            *((self.fleet,) if self.fleet is not None else ()),
         )
 
     def _index_advanced(self, name: str, value: int) -> None:
         if name == "raft":
             self.index.advanced(value)
+
+    def _node_record(self) -> NodeRecord:
+        cfg = self.config
+        return NodeRecord(
+            id=self.node_id,
+            name=cfg.node_name,
+            datacenter=cfg.datacenter,
+            node_pool=cfg.node_pool,
+            node_class=cfg.node_class,
+            advertise=cfg.fleet.advertise,
+            version=self.version,
+            meta=dict(self.meta.meta),
+            heartbeat=time.time(),
+            started_at=self.started_at,
+        )
+
+    def _held_allocs(self) -> dict[str, AllocRecord]:
+        """The allocations this node answers for: its own, those a GC destroyed, and external directories."""
+        held = {a.id: AllocRecord(self.node_id, a.namespace, a.job_id) for a in self.allocs.listed()}
+        for alloc_id in self.allocs.external_ids():
+            held.setdefault(alloc_id, AllocRecord(self.node_id, "default", ""))
+        return held
 
     async def start(self) -> None:
         for service in self.services:

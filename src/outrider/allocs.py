@@ -210,6 +210,21 @@ class AllocRegistry:
         """What the jobs API lists: the allocations Outrider placed, those a client GC destroyed included."""
         return [*self._owned.values(), *self._destroyed.values()]
 
+    def external_ids(self) -> list[str]:
+        """The names of the external (sidecar) allocation directories present now, not opened."""
+        try:
+            with os.scandir(self.alloc_dir) as entries:
+                return [
+                    e.name
+                    for e in entries
+                    if UUID_RE.match(e.name)
+                    and e.name not in self._owned
+                    and e.name not in self._destroyed
+                    and e.is_dir(follow_symlinks=False)
+                ]
+        except OSError:
+            return []
+
     def destroyed(self) -> list[Allocation]:
         """Allocations a client GC destroyed whose job was not purged yet."""
         return list(self._destroyed.values())

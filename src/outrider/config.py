@@ -63,6 +63,17 @@ KNOWN_KEYS: dict[str, Any] = {
     # parse_limits checks the block's keys and values itself.
     "limits": FREE_FORM,
     "http_api_response_headers": FREE_FORM,
+    "fleet": {
+        "nats": None,
+        "advertise": None,
+        "ttl": None,
+        "token": None,
+        "user": None,
+        "password": None,
+        "tls_ca_file": None,
+        "tls_cert_file": None,
+        "tls_key_file": None,
+    },
 }
 """Every key a config file may hold, block by block: None for a value, a dict for a block.
 
@@ -91,6 +102,32 @@ class Limits:
     http_max_conns_per_client: int = 100
     https_handshake_timeout: float = 5.0
     http_read_header_timeout: float = 10.0
+
+
+@dataclass
+class FleetSettings:
+    """``fleet { }``: the NATS servers whose JetStream key-value buckets hold the fleet's records.
+
+    Empty ``nats``: the agent is a single node. ``advertise`` is the URL other agents
+    reach this one's HTTP API at (default: the address the agent listens on, which must
+    then not be a wildcard). ``ttl`` is how long a node record lives without a refresh.
+    The credentials are those ``nats-py``'s ``connect`` takes: a token, or a user and a
+    password, and TLS files (a CA to verify the servers, a client certificate and key).
+    """
+
+    nats: list[str] = field(default_factory=list)
+    advertise: str = ""
+    ttl: float = 15.0
+    token: str = ""
+    user: str = ""
+    password: str = ""
+    tls_ca_file: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.nats)
 
 
 @dataclass
@@ -135,6 +172,7 @@ class AgentConfig:
     max_kill_timeout: float = 30.0
     response_headers: dict[str, str] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
+    fleet: FleetSettings = field(default_factory=FleetSettings)
     log_level: str = "info"
     log_json: bool = False
     temp_data_dir: bool = False
@@ -164,6 +202,7 @@ class AgentConfig:
             raise ConfigError("client.max_kill_timeout must be positive")
         if not self.node_name:
             self.node_name = os.uname().nodename
+        _check_fleet(self.fleet)
         # The temporary directory comes last, once nothing above can refuse the settings.
         if not self.data_dir:
             self.data_dir = tempfile.mkdtemp(prefix="outrider-dev-")
@@ -277,6 +316,7 @@ def apply_file(cfg: AgentConfig, data: dict[str, Any]) -> None:
         cfg.limits = parse_limits(_blocks(data["limits"]))
     if "plugin" in data:
         _apply_plugins(cfg, data["plugin"])
+    _apply_fleet(cfg.fleet, _blocks(data.get("fleet", {})))
     _apply_allow_lists(cfg, data)
     if "http_api_response_headers" in data:
         cfg.response_headers.update(
@@ -302,6 +342,37 @@ def _apply_acl(cfg: AgentConfig, acl: dict[str, Any]) -> None:
             raise ConfigError("acl.token_failure_limit: must be a whole number") from None
         if cfg.acl_token_failure_limit < 0:
             raise ConfigError("acl.token_failure_limit: must not be negative")
+
+
+def _apply_fleet(fleet: FleetSettings, block: dict[str, Any]) -> None:
+    if "nats" in block:
+        servers = block["nats"]
+        if isinstance(servers, str):
+            servers = [servers]
+        if not isinstance(servers, list) or not all(isinstance(s, str) for s in servers):
+            raise ConfigError("fleet.nats: must be a list of NATS URLs such as nats://127.0.0.1:4222")
+        fleet.nats = list(servers)
+    if "ttl" in block:
+        fleet.ttl = parse_duration(block["ttl"])
+    for key in ("advertise", "token", "user", "password", "tls_ca_file", "tls_cert_file", "tls_key_file"):
+        if key in block:
+            setattr(fleet, key, str(block[key]))
+
+
+_NATS_URL = re.compile(r"(nats|tls|ws|wss)://[^\s/]+/?")
+_HTTP_URL = re.compile(r"http://[^\s/?#]+")
+
+
+def _check_fleet(fleet: FleetSettings) -> None:
+    for url in fleet.nats:
+        if not _NATS_URL.fullmatch(url):
+            raise ConfigError(f"fleet.nats: {url!r} is not a NATS URL such as nats://127.0.0.1:4222")
+    if fleet.advertise and not _HTTP_URL.fullmatch(fleet.advertise):
+        raise ConfigError(f"fleet.advertise: {fleet.advertise!r} is not a URL such as http://10.0.0.5:4646")
+    if fleet.ttl < 1:
+        raise ConfigError("fleet.ttl: must be at least 1s")
+    if bool(fleet.tls_cert_file) != bool(fleet.tls_key_file):
+        raise ConfigError("fleet.tls_cert_file and fleet.tls_key_file go together")
 
 
 def _apply_allow_lists(cfg: AgentConfig, data: dict[str, Any]) -> None:
@@ -384,8 +455,8 @@ def resolve(
 ) -> AgentConfig:
     """The agent's configuration: defaults, then ``files`` in order, then ``environ``, then ``flags``.
 
-    ``flags`` maps :class:`AgentConfig` fields to command-line values (None: not
-    given); ``meta`` holds ``KEY=VALUE`` items of static node metadata, which
+    ``flags`` maps :class:`AgentConfig` fields (``block.field`` for a nested one) to
+    command-line values (None: not given); ``meta`` holds ``KEY=VALUE`` items of static node metadata, which
     override the files' ``client { meta }`` key by key. Raises :class:`ConfigError`.
     """
     cfg = AgentConfig(dev=dev)
@@ -397,7 +468,9 @@ def resolve(
     apply_env(cfg, os.environ if environ is None else environ)
     for attr, value in (flags or {}).items():
         if value is not None:
-            setattr(cfg, attr, value)
+            # "fleet.nats" names a field of a nested block.
+            block, _, name = attr.rpartition(".")
+            setattr(getattr(cfg, block) if block else cfg, name, value)
     for item in meta:
         key, sep, value = item.partition("=")
         if not sep or not key:

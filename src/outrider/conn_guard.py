@@ -132,8 +132,8 @@ class GuardedProtocol(asyncio.Protocol):
 class ConnectionGuard:
     """The cap and the header-read deadline for the connections of one listening socket (asyncio servers)."""
 
-    def __init__(self, limits: Limits) -> None:
-        self.limit = PerClientLimit(limits.http_max_conns_per_client)
+    def __init__(self, limits: Limits, exempt: Callable[[str], bool] | None = None) -> None:
+        self.limit = PerClientLimit(limits.http_max_conns_per_client, exempt)
         self.header_timeout = limits.http_read_header_timeout
         self.connections: dict[Peer, GuardedProtocol] = {}
         self._warned = False
@@ -192,9 +192,9 @@ class ConnectionGuard:
 class RequestCap:
     """The per-client cap where the server accepts out of reach (granian): requests in flight per client."""
 
-    def __init__(self, app: ASGIApp, limits: Limits) -> None:
+    def __init__(self, app: ASGIApp, limits: Limits, exempt: Callable[[str], bool] | None = None) -> None:
         self.app = app
-        self.limit = PerClientLimit(limits.http_max_conns_per_client)
+        self.limit = PerClientLimit(limits.http_max_conns_per_client, exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from outrider.metrics import REGISTRY
 
@@ -56,17 +57,25 @@ class TokenBucket:
 class PerClientLimit:
     """Counts what each client address holds and refuses one past ``limit`` (0: no limit).
 
-    Used from the event loop's thread only.
+    Used from the event loop's thread only. ``exempt(address)`` names addresses never
+    capped (the other members of a fleet, which relay many clients' streams each); their
+    connections are counted apart, so a member that leaves the fleet mid-connection
+    releases what it took.
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, exempt: Callable[[str], bool] | None = None) -> None:
         self.limit = limit
+        self.exempt = exempt
         self._held: dict[str, int] = {}
+        self._exempted: dict[str, int] = {}
         self._answers = TokenBucket(ANSWER_RATE, ANSWER_BURST)
 
     def admit(self, address: str) -> bool:
         """Count one more for ``address``; False (nothing counted) when it already holds ``limit``."""
         if not self.limit:
+            return True
+        if self.exempt is not None and self.exempt(address):
+            self._exempted[address] = self._exempted.get(address, 0) + 1
             return True
         held = self._held.get(address, 0)
         if held >= self.limit:
@@ -77,6 +86,13 @@ class PerClientLimit:
 
     def release(self, address: str) -> None:
         if not self.limit:
+            return
+        exempted = self._exempted.get(address, 0)
+        if exempted:
+            if exempted > 1:
+                self._exempted[address] = exempted - 1
+            else:
+                del self._exempted[address]
             return
         held = self._held.get(address, 0) - 1
         if held > 0:

@@ -74,7 +74,8 @@ async def serve(agent: Agent, sock: socket.socket, server: str = "hypercorn") ->
         log.info("shutting down")
         agent.stopping.set()
 
-    await serve_asgi(app, sock, server, trigger, agent.config.limits)
+    exempt = agent.fleet.is_member if agent.fleet is not None else None
+    await serve_asgi(app, sock, server, trigger, agent.config.limits, exempt)
 
 
 async def serve_asgi(
@@ -83,18 +84,20 @@ async def serve_asgi(
     server: str,
     shutdown_trigger: Callable[[], Awaitable[None]],
     limits: Limits | None = None,
+    exempt: Callable[[str], bool] | None = None,
 ) -> None:
     """Serve any ASGI ``app`` on the listening ``sock`` with ``server`` until ``shutdown_trigger()`` returns.
 
     ``limits`` (the agent's ``limits`` block) caps connections per client and
-    times out slow request heads; without it nothing is capped. The benchmark
+    times out slow request heads; without it nothing is capped. ``exempt(address)``
+    names client addresses the cap never counts (a fleet's other members). The benchmark
     suite serves its bare constant app through this too, so both sides of a
     comparison run on the same server code.
     """
     if server == "granian":
         header_timeout = limits.http_read_header_timeout if limits else None
         if limits is not None and limits.http_max_conns_per_client:
-            app = RequestCap(app, limits)
+            app = RequestCap(app, limits, exempt)
         await _serve_granian(app, sock, shutdown_trigger, header_timeout)
         return
     if server not in ("hypercorn", "uvicorn"):
@@ -103,7 +106,7 @@ async def serve_asgi(
     if limits is None or not (limits.http_max_conns_per_client or limits.http_read_header_timeout):
         await serve_with(app, sock, shutdown_trigger)
         return
-    guard = ConnectionGuard(limits)
+    guard = ConnectionGuard(limits, exempt)
     with guard.installed(asyncio.get_running_loop(), sock):
         await serve_with(guard.asgi(app), sock, shutdown_trigger)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from outrider.acl.policy_record import PolicyRecord
 from outrider.acl.token import ACLToken
@@ -34,12 +35,44 @@ class _StaleBootstrap(Exception):
     pass
 
 
+BOOTSTRAP_KEY = "bootstrap"
+
+
+def policy_key(name: str) -> str:
+    """The replication key of policy ``name`` (hex, so any name is a valid key)."""
+    return "policy." + name.encode("utf-8", "surrogateescape").hex()
+
+
+def token_key(accessor_key: str) -> str:
+    return "token." + accessor_key
+
+
+@dataclass(frozen=True)
+class ACLChange:
+    """One write to the ACL state as agents sharing it exchange it.
+
+    ``key`` is :func:`policy_key`, :func:`token_key` or ``bootstrap``; ``value`` is
+    None for a deletion, else the stored form: a policy's state, or a token's state
+    and the hex SHA-256 of its secret (never the secret).
+    """
+
+    key: str
+    value: dict[str, str] | None
+
+
 class ACLStore:
     def __init__(self, db: StateDB) -> None:
         self.db = db
         # Bumped on every policy write, so compiled ACLs can be cached and dropped at once.
         self.policy_generation = 0
         self.on_policy_change: list[Callable[[], None]] = []
+        # Told of every write made here (not of those applied from elsewhere with apply()).
+        self.on_change: list[Callable[[ACLChange], None]] = []
+
+    def _changed(self, *changes: ACLChange) -> None:
+        for callback in self.on_change:
+            for change in changes:
+                callback(change)
 
     # -- indexes -----------------------------------------------------------------------------
 
@@ -74,6 +107,7 @@ class ACLStore:
                 (record.name, record.to_state()),
             )
         self._policies_changed()
+        self._changed(ACLChange(policy_key(record.name), {"policy": record.to_state()}))
         return index
 
     def delete_policy(self, name: str) -> int:
@@ -81,6 +115,7 @@ class ACLStore:
         with self.db.indexed_transaction(tables=(POLICY_TABLE,)) as (conn, index):
             conn.execute("DELETE FROM acl_policies WHERE name = ?", (name,))
         self._policies_changed()
+        self._changed(ACLChange(policy_key(name), None))
         return index
 
     def _policies_changed(self) -> None:
@@ -118,6 +153,7 @@ class ACLStore:
                 token.create_index = index
             token.modify_index = index
             self._write_token(conn, accessor_key, token, secret)
+        self._changed(self._token_change(accessor_key))
         return index
 
     def bootstrap(self, accessor_key: str, token: ACLToken, secret: str, expected: int | None) -> int | None:
@@ -136,6 +172,7 @@ class ACLStore:
                 self._write_token(conn, accessor_key, token, secret)
         except _StaleBootstrap:
             return None
+        self._changed(self._token_change(accessor_key), ACLChange(BOOTSTRAP_KEY, {"done": "true"}))
         return index
 
     @staticmethod
@@ -159,6 +196,7 @@ class ACLStore:
     def delete_token(self, accessor_key: str) -> int:
         with self.db.indexed_transaction(tables=(TOKEN_TABLE,)) as (conn, index):
             conn.execute("DELETE FROM acl_tokens WHERE accessor_key = ?", (accessor_key,))
+        self._changed(ACLChange(token_key(accessor_key), None))
         return index
 
     def delete_expired(self, before_ns: int) -> int:
@@ -174,4 +212,74 @@ class ACLStore:
             return 0
         with self.db.indexed_transaction(tables=(TOKEN_TABLE,)) as (conn, _index):
             conn.executemany("DELETE FROM acl_tokens WHERE accessor_key = ?", [(key,) for key in expired])
+        self._changed(*(ACLChange(token_key(key), None) for key in expired))
         return len(expired)
+
+    # -- sharing with other agents ---------------------------------------------------------------
+
+    def _token_change(self, accessor_key: str) -> ACLChange:
+        rows = self.db.query(
+            "SELECT secret_hash, token FROM acl_tokens WHERE accessor_key = ?", (accessor_key,)
+        )
+        if not rows:
+            return ACLChange(token_key(accessor_key), None)
+        return ACLChange(
+            token_key(accessor_key),
+            {"secret_hash": bytes(rows[0][0]).hex(), "token": str(rows[0][1])},  # type: ignore[arg-type]
+        )
+
+    def snapshot(self) -> list[ACLChange]:
+        """Everything stored, as the changes that would rebuild it elsewhere."""
+        changes = [ACLChange(policy_key(p.name), {"policy": p.to_state()}) for p in self.policies()]
+        for row in self.db.query("SELECT accessor_key FROM acl_tokens"):
+            changes.append(self._token_change(str(row[0])))
+        if self.bootstrap_index() is not None:
+            changes.append(ACLChange(BOOTSTRAP_KEY, {"done": "true"}))
+        return changes
+
+    def apply(self, change: ACLChange) -> None:
+        """Make a change written elsewhere here too, at a new index, without telling ``on_change``.
+
+        A value this version cannot read is ignored, and so is a token whose secret
+        digest another token here already has.
+        """
+        kind, _, name = change.key.partition(".")
+        value = change.value
+        if kind == "policy":
+            self._apply_policy(bytes.fromhex(name).decode("utf-8", "surrogateescape"), value)
+        elif kind == "token":
+            self._apply_token(name, value)
+        elif change.key == BOOTSTRAP_KEY and value is not None and self.bootstrap_index() is None:
+            with self.db.indexed_transaction(tables=(TOKEN_TABLE,)) as (conn, index):
+                conn.execute(
+                    "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
+                    (BOOTSTRAP, index),
+                )
+
+    def _apply_policy(self, name: str, value: dict[str, str] | None) -> None:
+        with self.db.indexed_transaction(tables=(POLICY_TABLE,)) as (conn, _index):
+            if value is None:
+                conn.execute("DELETE FROM acl_policies WHERE name = ?", (name,))
+            else:
+                conn.execute(
+                    "INSERT INTO acl_policies (name, policy) VALUES (?, ?) "
+                    "ON CONFLICT(name) DO UPDATE SET policy = excluded.policy",
+                    (name, value["policy"]),
+                )
+        self._policies_changed()
+
+    def _apply_token(self, accessor_key: str, value: dict[str, str] | None) -> None:
+        try:
+            with self.db.indexed_transaction(tables=(TOKEN_TABLE,)) as (conn, _index):
+                if value is None:
+                    conn.execute("DELETE FROM acl_tokens WHERE accessor_key = ?", (accessor_key,))
+                    return
+                token = ACLToken.from_state(value["token"])
+                conn.execute(
+                    "INSERT INTO acl_tokens (accessor_key, secret_hash, create_index, token) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(accessor_key) DO UPDATE SET secret_hash = excluded.secret_hash, "
+                    "create_index = excluded.create_index, token = excluded.token",
+                    (accessor_key, bytes.fromhex(value["secret_hash"]), token.create_index, value["token"]),
+                )
+        except sqlite3.IntegrityError:
+            return

@@ -46,6 +46,14 @@ def _parser() -> argparse.ArgumentParser:
         "--meta", action="append", default=[], metavar="KEY=VALUE", help="static node metadata"
     )
     agent.add_argument("--acl-enabled", action="store_true", default=None, help="enforce ACLs")
+    agent.add_argument(
+        "--fleet-nats",
+        action="append",
+        default=None,
+        metavar="URL",
+        help="a NATS server of the fleet (repeatable; a comma-separated list works too)",
+    )
+    agent.add_argument("--advertise", metavar="URL", help="the URL other fleet members reach this agent at")
     agent.add_argument("--server", choices=SERVERS, help="ASGI server (default hypercorn)")
     agent.add_argument("--watcher", choices=WATCHERS, help="file-change detection (default auto)")
     agent.add_argument("--log-level", metavar="LEVEL", help="debug, info, warn or error")
@@ -77,6 +85,10 @@ def build_config(args: argparse.Namespace) -> AgentConfig:
         "watcher": args.watcher,
         "log_level": args.log_level,
         "log_json": args.log_json,
+        "fleet.nats": [u for item in args.fleet_nats for u in item.split(",") if u]
+        if args.fleet_nats
+        else None,
+        "fleet.advertise": args.advertise,
     }
     return resolve(dev=args.dev, files=args.config, environ=os.environ, flags=flags, meta=args.meta)
 
@@ -100,6 +112,14 @@ def run_agent(cfg: AgentConfig) -> int:
             f"cannot listen on {cfg.bind_addr}:{cfg.http_port}: {exc.strerror}; "
             "stop what holds the port or pass another --http-port"
         ) from None
+    if cfg.fleet.enabled and not cfg.fleet.advertise:
+        if cfg.bind_addr in ("0.0.0.0", "::", ""):
+            sock.close()
+            raise ConfigError(
+                f"fleet: the agent listens on every address ({cfg.bind_addr}); "
+                "pass --advertise http://ADDR:PORT so the other agents know where to reach it"
+            )
+        cfg.fleet.advertise = url_of(sock)
     try:
         agent = Agent(cfg)
     except (OSError, sqlite3.Error) as exc:

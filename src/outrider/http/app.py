@@ -35,6 +35,8 @@ from outrider.http import (
     routes_stream,
 )
 from outrider.http.errors import APIError, error_response, handle_api_error
+from outrider.http.fleet_proxy import FleetProxy
+from outrider.http.fleet_router import FleetRouter
 from outrider.http.methods import ANY_METHOD
 from outrider.http.middleware import EdgeMiddleware
 from outrider.http.request_guard import RequestGuard
@@ -72,6 +74,7 @@ def build_app(agent: Agent) -> Starlette:
     for module in ROUTE_MODULES:
         routes.extend(getattr(module, "ROUTES", []))
     routes.append(Route("/{rest:path}", _fallthrough, methods=ANY_METHOD))
+    proxy = FleetProxy(agent.node_id) if agent.fleet is not None else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -80,6 +83,8 @@ def build_app(agent: Agent) -> Starlette:
             yield
         finally:
             await agent.stop()
+            if proxy is not None:
+                await proxy.close()
 
     app = Starlette(
         routes=routes,
@@ -93,6 +98,8 @@ def build_app(agent: Agent) -> Starlette:
                 allowed_origins=agent.config.http_api_allowed_origins,
                 allowed_hosts=agent.config.http_api_allowed_hosts,
             ),
+            # Requests for what another fleet member holds go to it (see fleet_router.py).
+            *([Middleware(FleetRouter, agent=agent, proxy=proxy)] if proxy is not None else []),
             # The fs and allocation subtrees, ahead of the router (see subtrees.py).
             Middleware(SubtreeRoutes, subtrees=subtrees),
         ],
@@ -104,6 +111,7 @@ def build_app(agent: Agent) -> Starlette:
         lifespan=lifespan,
     )
     app.state.agent = agent
+    app.state.fleet_proxy = proxy
     return app
 
 

@@ -22,6 +22,7 @@ from outrider.allocs import Allocation
 from outrider.http.blocking import block
 from outrider.http.body import read_json
 from outrider.http.errors import APIError, invalid_method, not_run_here
+from outrider.http.fleet_router import from_members
 from outrider.http.methods import ANY_METHOD
 from outrider.http.params import Query
 from outrider.http.prologue import (
@@ -174,6 +175,10 @@ async def allocations(request: Request) -> Response:
         if not with_states:
             stub["TaskStates"] = None
         stubs.append(stub)
+    # In a fleet, every member's allocations (each member checks the caller's token itself).
+    remote = await from_members(request, agent)
+    if remote:
+        stubs = sorted([*stubs, *remote], key=lambda stub: str(stub.get("ID", "")))
     return _read(stubs, query, jobs)
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from outrider.agent import Agent
+from outrider.fleet.records import NodeRecord
 from outrider.gostrconv import format_rfc3339nano
 from outrider.http.blocking import block
 from outrider.http.errors import APIError, invalid_method
@@ -155,6 +157,37 @@ def node_stub(node: dict[str, Any], resources: bool, os_attrs: bool) -> dict[str
     return stub
 
 
+def record_stub(record: NodeRecord, resources: bool, os_attrs: bool) -> dict[str, Any]:
+    """Nomad's ``NodeListStub`` of another fleet member, from its fleet record.
+
+    The record holds no resources or attributes: those fields are empty for other members.
+    """
+    stub: dict[str, Any] = {
+        "Address": urlsplit(record.advertise).hostname or "",
+        "CreateIndex": 0,
+        "Datacenter": record.datacenter,
+        "Drain": False,
+        "Drivers": {},
+        "HostVolumes": None,
+        "ID": record.id,
+        "LastDrain": None,
+        "ModifyIndex": 0,
+        "Name": record.name,
+        "NodeClass": record.node_class,
+        "NodePool": record.node_pool,
+        "SchedulingEligibility": "eligible",
+        "Status": record.status,
+        "StatusDescription": "",
+        "Version": record.version,
+    }
+    if resources:
+        stub["NodeResources"] = None
+        stub["ReservedResources"] = None
+    if os_attrs:
+        stub["Attributes"] = {"os.name": ""}
+    return stub
+
+
 async def node_get(request: Request) -> Response:
     if request.method != "GET":
         raise invalid_method()
@@ -176,7 +209,15 @@ async def nodes_list(request: Request) -> Response:
     os_attrs = parse_bool_param(query, "os")
     await block(request, query, agent.meta)
     node = node_view(request, agent)
-    stubs = [node_stub(node, resources, os_attrs)] if node["ID"].startswith(query.get("prefix")) else []
+    prefix = query.get("prefix")
+    stubs = [node_stub(node, resources, os_attrs)] if node["ID"].startswith(prefix) else []
+    if agent.fleet is not None:
+        stubs.extend(
+            record_stub(r, resources, os_attrs)
+            for r in agent.fleet.nodes()
+            if r.id != agent.node_id and r.id.startswith(prefix)
+        )
+        stubs.sort(key=lambda stub: stub["ID"])
     return json_response(stubs, query, headers=query_meta_headers(node["ModifyIndex"]))
 
 
