@@ -7,9 +7,7 @@ filler file while a task logs; deleting the filler gives the room back.
 from __future__ import annotations
 
 import contextlib
-import errno
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,29 +17,11 @@ import pytest
 
 from tests.conftest import AgentProcess, start_agent
 from tests.runner import jobspecs as J
-from tests.runner.support import kill_leftovers, place, wait_for
+from tests.runner.support import fill, kill_leftovers, place, tmpfs, wait_for
 
 pytestmark = pytest.mark.functional
 
 CHATTY = 'i=0; while :; do i=$((i+1)); echo "line $i"; sleep 0.01; done'
-
-
-@contextlib.contextmanager
-def tmpfs(path: Path, size: str) -> Iterator[Path]:
-    """A tmpfs of ``size`` mounted on ``path`` for the block."""
-    path.mkdir(parents=True, exist_ok=True)
-    try:
-        subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-            check=True,
-            capture_output=True,
-        )
-    except (OSError, subprocess.CalledProcessError) as exc:
-        pytest.skip(f"cannot mount a tmpfs here: {exc}")
-    try:
-        yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
 
 
 @contextlib.contextmanager
@@ -52,19 +32,6 @@ def agent_on(data_dir: Path, *extra: str) -> Iterator[AgentProcess]:
     finally:
         proc.stop()
         kill_leftovers(proc.data_dir)
-
-
-def fill(directory: Path) -> Path:
-    """Write a filler file into ``directory`` until its file system has no room left."""
-    filler = directory / "filler"
-    with open(filler, "wb", buffering=0) as f:
-        for size in (1 << 16, 512):
-            try:
-                while True:
-                    f.write(b"\0" * size)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC, exc
-    return filler
 
 
 def task_state(http: httpx.Client, alloc_id: str) -> tuple[str, dict[str, Any]]:

@@ -190,8 +190,11 @@ class TaskRunner:
 
     def _persist(self) -> None:
         """Store the state and handle, now or (the database refusing) as soon as it takes them again."""
-        self.writer.write(("task", self.alloc_id, self.name), self._save)
-        self._on_change(self)
+        try:
+            self.writer.write(("task", self.alloc_id, self.name), self._save)
+        finally:
+            # The allocation follows the task's state in memory even when the write raised.
+            self._on_change(self)
 
     def _save(self) -> None:
         self.store.save_task(self.alloc_id, self.name, self.state.to_record(), self.handle_json())
