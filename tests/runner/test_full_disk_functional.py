@@ -118,3 +118,18 @@ def test_state_writes_on_a_full_disk_wait_for_room_and_the_task_still_ends(tmp_p
             status, state = task_state(http, alloc_id)
             assert (status, state["State"], state["Failed"]) == ("failed", "dead", True)
             assert "Not Restarting" in [e["Type"] for e in state["Events"]]
+
+
+def test_a_job_stopped_while_nothing_can_be_written_still_stops(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "data", "16m") as data, agent_on(data) as agent, agent.client() as http:
+        [alloc_id] = place(http, J.job("chatty", J.sh("t", CHATTY)), "running")
+        filler = fill(data)
+        resp = http.delete("/v1/job/chatty")
+        # Not recorded, and said so; the allocation is stopped all the same.
+        assert resp.status_code == 500
+        assert "failed to record the job's stop: database or disk is full" in resp.text
+        wait_for(lambda: task_state(http, alloc_id)[0] == "complete", 20, what="the allocation to stop")
+        assert task_state(http, alloc_id)[1]["State"] == "dead"
+        filler.unlink()
+        assert http.delete("/v1/job/chatty").status_code == 200
+        assert http.get("/v1/job/chatty").json()["Stop"] is True

@@ -152,7 +152,10 @@ class Supervisor:
         self.status.started_at = time.time_ns()
         if group is not None and cgroup.member_of(proc.pid, group):
             self.status.cgroup = group
-        self.status.save(self.state_dir)
+        # The task runs now: a state dir without room must not end its supervision (the
+        # final status carries everything again).
+        with contextlib.suppress(OSError):
+            self.status.save(self.state_dir)
         self._report()
         return proc
 

@@ -239,7 +239,13 @@ class TaskRunnerService:
         """Run a coroutine the service owns: it is cancelled when the agent stops."""
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # A purge that failed (the state database refusing writes, say) is said, not lost.
+            log.error("background work failed", exc_info=task.exception(), extra={"work": task.get_name()})
 
     def _claim(self, alloc_id: str) -> None:
         self._destroying[alloc_id] = asyncio.Event()
