@@ -24,7 +24,6 @@ Bytes that the file system refuses for want of room (``ENOSPC``, ``EDQUOT``,
 ``EFBIG``) are dropped and counted in :attr:`RotatingLog.dropped`, and the pipe
 is drained all the same, so the task never blocks on a full disk. Every later
 chunk is tried again, so writing resumes by itself once there is room.
-Nomad's logmon dies on the first failed write instead.
 """
 
 from __future__ import annotations
