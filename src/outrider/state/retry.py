@@ -73,6 +73,7 @@ class RetryingWriter:
         if key in self._pending:
             # An older write of this key waits: this one replaces it, and keeps the order.
             self._pending[key] = write
+            self._schedule()
             return False
         try:
             write()
@@ -95,8 +96,11 @@ class RetryingWriter:
                 "state write failed; retrying with backoff",
                 extra={"writer": self.what, "key": _key_text(key), "error": str(exc)},
             )
+        self._schedule()
+
+    def _schedule(self) -> None:
         if self._task is None or self._task.done():
-            with contextlib.suppress(RuntimeError):  # no running loop: the next write() retries it
+            with contextlib.suppress(RuntimeError):  # no running loop: the next write() schedules it
                 self._task = asyncio.get_running_loop().create_task(
                     self._retry(), name=f"{self.what} state retry"
                 )
@@ -135,18 +139,17 @@ class RetryingWriter:
                         },
                     )
                 return  # the database still refuses: the rest waits for the next round too
-            if self._pending.get(key) is write:
-                del self._pending[key]
-                since = self._failing_since.pop(key, time.monotonic())
-                if not self._pending:
-                    log.info(
-                        "state writes recovered",
-                        extra={
-                            "writer": self.what,
-                            "attempts": self._attempts,
-                            "failing_for_s": round(time.monotonic() - since, 3),
-                        },
-                    )
+            del self._pending[key]
+            since = self._failing_since.pop(key, time.monotonic())
+            if not self._pending:
+                log.info(
+                    "state writes recovered",
+                    extra={
+                        "writer": self.what,
+                        "attempts": self._attempts,
+                        "failing_for_s": round(time.monotonic() - since, 3),
+                    },
+                )
 
     async def close(self) -> None:
         """Stop retrying after one last try; writes still failing then are logged as lost."""
