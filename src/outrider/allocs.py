@@ -264,8 +264,13 @@ class AllocRegistry:
         client_status: str | None = None,
         desired_status: str | None = None,
         modify_index: int | None = None,
+        persist: bool = True,
     ) -> None:
-        """Persist a status change of an owned allocation."""
+        """Persist a status change of an owned allocation (with ``persist=False``: make it in memory only).
+
+        The change is made in memory first, so it is what every view shows even when
+        the write fails; a later call with ``persist=True`` writes it.
+        """
         alloc = self._owned[alloc_id]
         if client_status is not None:
             alloc.client_status = client_status
@@ -277,6 +282,8 @@ class AllocRegistry:
         if modify_index is not None:
             alloc.modify_index = modify_index
         alloc.modify_time = time.time_ns()
+        if not persist:
+            return
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE allocations SET client_status = ?, desired_status = ?, modify_index = ?, modify_time = ? "

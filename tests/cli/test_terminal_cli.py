@@ -109,10 +109,13 @@ def test_errors_are_red_on_a_terminal(agent: AgentProcess) -> None:
     assert b"\x1b[31mError:\x1b[0m no allocation matches prefix 'ffff0000'" in shown
 
 
-def test_ctrl_c_while_following_exits_130_without_traceback(agent: AgentProcess, running: str) -> None:
+@pytest.mark.parametrize("streams", [["-stdout"], []], ids=["stdout", "both"])
+def test_ctrl_c_while_following_exits_130_without_traceback(
+    agent: AgentProcess, running: str, streams: list[str]
+) -> None:
     with agent.client() as http:
         alloc_id = http.get(f"/v1/job/{running}/allocations").json()[0]["ID"]
-    term = Terminal(["alloc", "logs", "-f", "-stdout", alloc_id], terminal_env(agent))
+    term = Terminal(["alloc", "logs", "-f", *streams, alloc_id], terminal_env(agent))
     term.read_until(lambda shown: shown.count(b"tick") >= 3)
     term.type(b"\x03")  # the terminal turns it into SIGINT for the foreground process group
     assert term.wait() == 128 + signal.SIGINT

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import errno
 import glob
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 
 from outrider.fs.logfiles import list_log_files
 from outrider.runner import cgroup
@@ -145,3 +148,35 @@ def adopt_orphans() -> Iterator[None]:
         yield
     finally:
         libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str, inodes: int = 0) -> Iterator[Path]:
+    """A tmpfs of ``size`` (and at most ``inodes`` inodes, unless 0) mounted on ``path`` for the block."""
+    options = f"size={size}" + (f",nr_inodes={inodes}" if inodes else "")
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+            check=True,
+            capture_output=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        pytest.skip(f"cannot mount a tmpfs here: {exc}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
+
+
+def fill(directory: Path) -> Path:
+    """Write a filler file into ``directory`` until its file system has no room left."""
+    filler = directory / "filler"
+    with open(filler, "wb", buffering=0) as f:
+        for size in (1 << 16, 512):
+            try:
+                while True:
+                    f.write(b"\0" * size)
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+    return filler

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from outrider.runner.logmon import SCAN_LIMIT, RotatingLog
-from tests.runner.support import log_indexes
+from tests.runner.support import fill, log_indexes, tmpfs
 
 pytestmark = pytest.mark.usefixtures("no_fd_leak")
 
@@ -221,3 +221,58 @@ def test_names_it_would_not_write_are_left_alone(log_dir: Path) -> None:
     assert {name: (log_dir / name).read_bytes() for name in strays} == strays
     assert not (log_dir / f"{BASE}.0").exists()
     assert (log_dir / f"{BASE}.1").read_bytes() == b"abc\n"
+
+
+def test_bytes_without_room_are_dropped_and_counted_and_writing_resumes(tmp_path: Path) -> None:
+    with tmpfs(tmp_path / "disk", "1m") as disk:
+        log = RotatingLog(str(disk), TASK, TYPE, max_files=3, max_size=10 * 1024 * 1024)
+        try:
+            log.write(b"first\n")
+            filler = fill(disk)
+            chunk = b"y" * 8192
+            for _ in range(4):
+                log.write(chunk)  # no exception: dropped
+            assert log.dropped > 0
+            assert log.dropped + (log.size - len(b"first\n")) == 4 * len(chunk)
+            # Through the pipe as the supervisor drains it, splice included.
+            r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            try:
+                os.write(w, chunk)
+                before = log.dropped
+                assert log.pump(r)
+                assert log.dropped == before + len(chunk)
+                with pytest.raises(BlockingIOError):
+                    os.read(r, 1)  # the pipe was drained all the same
+                filler.unlink()
+                kept = log.size
+                os.write(w, b"back\n")
+                assert log.pump(r)
+                log.write(b"again\n")
+            finally:
+                os.close(r)
+                os.close(w)
+            assert log.size == kept + len(b"back\nagain\n")
+            assert joined(disk).startswith(b"first\n")
+            assert joined(disk).endswith(b"back\nagain\n")
+        finally:
+            log.close()
+
+
+def test_a_file_that_cannot_be_created_is_tried_again_at_the_next_write(tmp_path: Path) -> None:
+    # Three inodes: the root, file 0 and the filler; file 1 cannot be created until one is freed.
+    with tmpfs(tmp_path / "disk", "1m", inodes=3) as disk:
+        log = RotatingLog(str(disk), TASK, TYPE, max_files=5, max_size=4096)
+        try:
+            log.write(b"a" * 4096)  # file 0 is full: the next write opens file 1
+            filler = disk / "filler"
+            filler.write_bytes(b"f")
+            log.write(b"b" * 100)
+            assert log.dropped == 100
+            assert log_indexes(disk, TASK, TYPE) == [0]
+            filler.unlink()
+            log.write(b"c\n")
+            assert log.dropped == 100
+            assert log_indexes(disk, TASK, TYPE) == [0, 1]
+            assert (disk / f"{BASE}.1").read_bytes() == b"c\n"
+        finally:
+            log.close()

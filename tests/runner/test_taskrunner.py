@@ -27,7 +27,7 @@ from outrider.runner.handle import SPEC_FILE, AttemptStatus, read_json, task_sta
 from outrider.runner.restart import RestartPolicy
 from outrider.runner.spec import LaunchSpec, LogConfig, TaskSpec
 from outrider.runner.store import RunnerStore
-from outrider.runner.taskrunner import TaskRunner, spawn_supervisor
+from outrider.runner.taskrunner import RUNNER_FAILED, TaskRunner, spawn_supervisor
 from outrider.state.db import StateDB
 from tests.runner.conftest import alloc_context
 from tests.runner.support import kill_leftovers, until, wait_for
@@ -361,3 +361,27 @@ def test_a_supervisor_killed_hard_takes_its_task_with_it(task: Task) -> None:
         assert types(runner)[-1] == ts.NOT_RESTARTING
 
     run(body)
+
+
+def test_a_runner_that_raises_fails_its_task_and_says_so(
+    task: Task, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The state database is closed under the runner: its next write raises (not a full disk,
+    # which is retried, but a programming error), and the runner must not end in silence.
+    runner = task.runner(python("import time; time.sleep(0.3)"))
+
+    async def body() -> None:
+        runner.start()
+        await until(lambda: runner.state.state == ts.RUNNING, "the task to run")
+        task.db.close()
+        await asyncio.wait_for(runner.finished.wait(), 10)
+        await runner.detach()
+
+    run(body)
+    assert runner.state.state == ts.DEAD and runner.state.failed
+    assert types(runner)[-2:] == [ts.DRIVER_FAILURE, ts.NOT_RESTARTING]
+    assert runner.state.events[-2]["DriverError"] == RUNNER_FAILED
+    assert task.changes[-1] == ts.DEAD
+    failed = [r for r in caplog.records if r.getMessage() == "task runner failed"]
+    assert failed and failed[0].exc_info is not None
+    assert failed[0].task == "t"  # type: ignore[attr-defined]

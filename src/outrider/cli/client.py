@@ -44,8 +44,15 @@ class Settings:
 class Response:
     """A response whose body is read as it arrives (streams) or whole (:meth:`json`)."""
 
-    def __init__(self, conn: http.client.HTTPConnection, raw: http.client.HTTPResponse, where: str) -> None:
+    def __init__(
+        self,
+        conn: http.client.HTTPConnection,
+        raw: http.client.HTTPResponse,
+        where: str,
+        sock: socket.socket | None = None,
+    ) -> None:
         self._conn = conn
+        self._sock = sock
         self.raw = raw
         self.status = raw.status
         self.where = where
@@ -90,6 +97,14 @@ class Response:
             ) from None
 
     def close(self) -> None:
+        # A thread may be blocked reading this body (both streams of a follow): closing the
+        # response needs the buffer that read holds, so shut the socket down first to wake
+        # it, or Ctrl-C waits for as long as the task keeps writing.
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by the agent
         self.raw.close()
         self._conn.close()
 
@@ -148,10 +163,12 @@ class Client:
         if headers:
             sent.update(headers)
         conn = self._connect()
+        sock: socket.socket | None = None
         try:
             conn.request(method, target, body=body, headers=sent)
-            if conn.sock is not None:
-                conn.sock.settimeout(timeout)
+            sock = conn.sock
+            if sock is not None:
+                sock.settimeout(timeout)
             raw = conn.getresponse()
         except BaseException as exc:
             conn.close()
@@ -160,7 +177,7 @@ class Client:
             if isinstance(exc, ValueError):  # http.client refuses a malformed method, path or header
                 raise CLIError(f"cannot send the request: {exc}") from None
             raise
-        response = Response(conn, raw, self.address)
+        response = Response(conn, raw, self.address, sock)
         if response.status >= 400:
             try:
                 text = response.read().decode("utf-8", "replace")

@@ -8,7 +8,10 @@ keeps no state of its own: the DB and the task runner hold it all.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import sqlite3
 import time
 import uuid
 from typing import Any
@@ -22,6 +25,8 @@ from outrider.runner.env import AllocContext
 from outrider.runner.service import TaskRunnerService
 from outrider.runner.spec import AllocSpec
 from outrider.state.db import StateDB
+
+log = logging.getLogger("outrider.jobs")
 
 
 def _without_server_fields(job: dict[str, Any]) -> dict[str, Any]:
@@ -149,8 +154,27 @@ class JobManager:
         rec = self.store.get(namespace, job_id)
         if rec is None:
             raise JobError("job not found", 404)
-        index = self.db.next_index()
         allocs = self.allocs_of(namespace, job_id)
+        try:
+            return self._deregister(rec, allocs, purge)
+        except sqlite3.OperationalError as exc:
+            # The database takes no writes (a full disk): the stop is not recorded, but the
+            # allocations are stopped all the same, so a stop always ends the job's tasks
+            # (and frees the room their output takes).
+            for alloc in allocs:
+                with contextlib.suppress(sqlite3.OperationalError):
+                    self.runner.stop_alloc(alloc.id)
+            log.warning(
+                "job stop not recorded; its allocations are stopped",
+                extra={"namespace": rec.namespace, "job_id": rec.id, "error": str(exc)},
+            )
+            raise JobError(
+                f"failed to record the job's stop: {exc}; its allocations are being stopped", 500
+            ) from exc
+
+    def _deregister(self, rec: JobRecord, allocs: list[Allocation], purge: bool) -> dict[str, Any]:
+        namespace, job_id = rec.namespace, rec.id
+        index = self.db.next_index()
         if purge:
             self.store.delete(namespace, job_id)
             for alloc in allocs:

@@ -13,6 +13,7 @@ from outrider.runner.handle import task_state_dir
 from outrider.runner.spec import AllocSpec
 from outrider.runner.store import RunnerStore
 from outrider.runner.taskrunner import TaskRunner
+from outrider.state.retry import RetryingWriter
 
 KILL_GRACE = 10.0
 """Seconds beyond a task's kill timeout that a destroy waits for it before giving up on it."""
@@ -33,11 +34,13 @@ class AllocRunner:
         cgroup_for: Callable[[str, str], str | None],
         next_index: Callable[[], int],
         max_kill_timeout: int | None = None,
+        writer: RetryingWriter | None = None,
     ) -> None:
         self.alloc = alloc
         self.spec = spec
         self.registry = registry
         self._next_index = next_index
+        self.writer = writer if writer is not None else RetryingWriter("runner")
         self.tasks: dict[str, TaskRunner] = {}
         for task in spec.tasks:
             state_rec, handle = saved.get(task.name, (None, {}))
@@ -55,6 +58,7 @@ class AllocRunner:
                 on_change=self._changed,
                 cgroup=cgroup_for(alloc.id, task.name),
                 max_kill_timeout=max_kill_timeout,
+                writer=self.writer,
             )
 
     def start(self) -> None:
@@ -73,12 +77,18 @@ class AllocRunner:
                     other.kill(ts.new_event(ts.SIBLING_FAILED, FailedSibling=runner.name))
         status, _ = ts.client_status([r.state for r in self.tasks.values()])
         if not self.alloc.destroyed:
-            # Any task change is a change of the allocation (its TaskStates): a new index, as
-            # Nomad's client updates bump it, so blocking queries on the allocation return.
+            # Shown at once; written now or, the database refusing, once it takes writes again.
             with contextlib.suppress(KeyError):
-                self.registry.update_status(
-                    self.alloc.id, client_status=status, modify_index=self._next_index()
-                )
+                self.registry.update_status(self.alloc.id, client_status=status, persist=False)
+                self.writer.write(("alloc", self.alloc.id), self.save_status)
+
+    def save_status(self) -> None:
+        """Write the allocation's status with a new index (a no-op once it is destroyed)."""
+        # Any task change is a change of the allocation (its TaskStates): a new index, as
+        # Nomad's client updates bump it, so blocking queries on the allocation return.
+        if not self.alloc.destroyed:
+            with contextlib.suppress(KeyError):
+                self.registry.update_status(self.alloc.id, modify_index=self._next_index())
 
     def kill(self) -> None:
         """Stop every task (``Killing``, kill signal, SIGKILL after the kill timeout)."""

@@ -35,6 +35,9 @@ PIPE_SIZE = 1024 * 1024
 DRAIN_TIMEOUT = 2.0
 """Seconds to wait for the pipes to close after the task exited (Nomad's logmon waits 2 s too)."""
 
+DROP_REPORT_INTERVAL = 1.0
+"""Seconds between two saves of ``status.json`` that report more dropped log bytes."""
+
 _BURST = 8  # reads per stream per wake-up, so one busy stream cannot starve the other
 
 
@@ -47,6 +50,7 @@ class Supervisor:
         self.ready_fd = ready_fd
         self.status = AttemptStatus(spec.attempt, ProcessId.of(os.getpid()))
         self._kill_requested = False
+        self._drop_reported_at = 0.0
 
     def run(self) -> int:
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -70,8 +74,30 @@ class Supervisor:
             signal.set_wakeup_fd(-1)
             os.close(wake_r)
             os.close(wake_w)
+        self._note_dropped(streams)
         self.status.save(self.state_dir)
         return 0
+
+    def _note_dropped(self, streams: dict[int, RotatingLog]) -> bool:
+        """Copy the logs' dropped-byte counts into the status; True when they grew."""
+        dropped = {log.log_type: log.dropped for log in streams.values() if log.dropped}
+        if dropped == self.status.log_bytes_dropped:
+            return False
+        self.status.log_bytes_dropped = dropped
+        return True
+
+    def _report_dropped(self, streams: dict[int, RotatingLog]) -> None:
+        """Tell the agent, at most once per :data:`DROP_REPORT_INTERVAL`, that log bytes were dropped.
+
+        Best effort: the state dir may be on the full file system too; the next report
+        (or the final status) carries the count.
+        """
+        now = time.monotonic()
+        if now - self._drop_reported_at < DROP_REPORT_INTERVAL or not self._note_dropped(streams):
+            return
+        self._drop_reported_at = now
+        with contextlib.suppress(OSError):
+            self.status.save(self.state_dir)
 
     def _on_sigterm(self, signum: int, frame: object) -> None:
         self._kill_requested = True
@@ -126,7 +152,10 @@ class Supervisor:
         self.status.started_at = time.time_ns()
         if group is not None and cgroup.member_of(proc.pid, group):
             self.status.cgroup = group
-        self.status.save(self.state_dir)
+        # The task runs now: a state dir without room must not end its supervision (the
+        # final status carries everything again).
+        with contextlib.suppress(OSError):
+            self.status.save(self.state_dir)
         self._report()
         return proc
 
@@ -181,9 +210,13 @@ class Supervisor:
                         sel.unregister(pidfd)
                         self._reap(proc)
                         drain_until = time.monotonic() + DRAIN_TIMEOUT
-                    elif not _pump(streams[fd], fd):
-                        sel.unregister(fd)
-                        open_streams.discard(fd)
+                    else:
+                        log = streams[fd]
+                        if not _pump(log, fd):
+                            sel.unregister(fd)
+                            open_streams.discard(fd)
+                        if log.dropped:
+                            self._report_dropped(streams)
         finally:
             sel.close()
             os.close(pidfd)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -117,6 +117,8 @@ class AttemptStatus:
     exit_code: int = 0
     signal: int = 0
     finished_at: int = 0
+    # Log bytes dropped for want of room on the alloc dir's file system, by stream (``stdout``...).
+    log_bytes_dropped: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -131,6 +133,7 @@ class AttemptStatus:
             "exit_code": self.exit_code,
             "signal": self.signal,
             "finished_at": self.finished_at,
+            "log_bytes_dropped": self.log_bytes_dropped,
         }
 
     @classmethod
@@ -147,6 +150,7 @@ class AttemptStatus:
             exit_code=int(data.get("exit_code") or 0),
             signal=int(data.get("signal") or 0),
             finished_at=int(data.get("finished_at") or 0),
+            log_bytes_dropped={str(k): int(v) for k, v in (data.get("log_bytes_dropped") or {}).items()},
         )
 
     def save(self, state_dir: str) -> None:

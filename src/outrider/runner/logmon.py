@@ -19,6 +19,11 @@ Differences from Nomad's rotator, on purpose:
 Away from the limit the bytes go from the task's pipe to the file with ``splice``
 (no copy through user space); only the last 32 KiB before each limit are read
 into memory and inspected.
+
+Bytes that the file system refuses for want of room (``ENOSPC``, ``EDQUOT``,
+``EFBIG``) are dropped and counted in :attr:`RotatingLog.dropped`, and the pipe
+is drained all the same, so the task never blocks on a full disk. Every later
+chunk is tried again, so writing resumes by itself once there is room.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ READ_SIZE = 1024 * 1024
 _SPLICE_FLAGS = getattr(os, "SPLICE_F_MOVE", 0) | getattr(os, "SPLICE_F_NONBLOCK", 0)
 # Errors that mean "this file system or kernel does not splice into files": use read/write.
 _NO_SPLICE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV}
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+"""Errors that mean "no room for these bytes now": the bytes are dropped, the next ones tried."""
 
 
 class RotatingLog:
@@ -56,7 +63,11 @@ class RotatingLog:
         self.max_size = max_size
         self._dir_fd = os.open(log_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self._fd = -1
+        self._index = 0
+        self._size = 0
         self._splice = hasattr(os, "splice")
+        self.dropped = 0
+        """Bytes dropped because the file system had no room for them."""
         # Only the files this writer could have written itself are appended to, counted and
         # purged: a stray name of the same index (``web.stdout.01``) is left alone.
         self._known = [
@@ -67,7 +78,8 @@ class RotatingLog:
         index = self._known[-1] if self._known else 0
         if not self._usable(index):
             index = self._next_usable(index + 1)
-        self._open(index)
+        self._index = index
+        self._try_open(index)
 
     @property
     def index(self) -> int:
@@ -116,17 +128,40 @@ class RotatingLog:
         self._size = os.lseek(self._fd, 0, os.SEEK_END)
         self._index = index
 
+    def _try_open(self, index: int) -> bool:
+        """Open file ``index``; False (and no file open) when the file system has no room for it."""
+        try:
+            self._open(index)
+        except OSError as exc:
+            if exc.errno not in NO_ROOM:
+                raise
+            self._fd = -1
+            self._index, self._size = index, 0
+            return False
+        return True
+
     def _rotate(self) -> None:
-        os.close(self._fd)
-        self._fd = -1
-        self._open(self._next_usable(self._index + 1))
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        self._try_open(self._next_usable(self._index + 1))
+
+    def _ready(self) -> bool:
+        """A file open with room left, rotating or reopening as needed; False when there is no room."""
+        if self._fd < 0:
+            # A file could not be created earlier: try again, it may fit now.
+            return self._try_open(self._next_usable(self._index))
+        if self._size >= self.max_size:
+            self._rotate()
+        return self._fd >= 0
 
     def write(self, data: bytes) -> None:
         """Write all of ``data``, rotating (line-aware) whenever a file fills up."""
         pos, end = 0, len(data)
         while pos < end:
-            if self._size >= self.max_size:
-                self._rotate()
+            if not self._ready():
+                self.dropped += end - pos
+                return
             space = self.max_size - self._size
             n = end - pos
             if n > space:
@@ -140,31 +175,44 @@ class RotatingLog:
                 else:
                     self._rotate()
                     continue
-            self._write_all(data, pos, n)
+            if not self._write_all(data, pos, n):
+                # The rest of the chunk is dropped too: a later chunk has a better chance.
+                self.dropped += end - pos - n
+                return
             pos += n
 
-    def _write_all(self, data: bytes, pos: int, n: int) -> None:
+    def _write_all(self, data: bytes, pos: int, n: int) -> bool:
+        """Write ``data[pos:pos + n]``; False when the file system ran out of room (the rest is dropped)."""
         view = memoryview(data)[pos : pos + n]
         while view:
-            written = os.write(self._fd, view)
+            try:
+                written = os.write(self._fd, view)
+            except OSError as exc:
+                if exc.errno not in NO_ROOM:
+                    raise
+                self.dropped += len(view)
+                return False
             view = view[written:]
             self._size += written
+        return True
 
     def pump(self, fd: int) -> bool:
         """Move what the pipe ``fd`` holds into the log; False at end of stream.
 
         ``fd`` must be non-blocking; :class:`BlockingIOError` means it is empty.
         """
-        if self._size >= self.max_size:
-            self._rotate()
+        ready = self._ready()
         room = self.max_size - self._size - SCAN_LIMIT
-        if room > 0 and self._splice:
+        if ready and room > 0 and self._splice:
             try:
                 moved = os.splice(fd, self._fd, min(room, READ_SIZE), flags=_SPLICE_FLAGS)
             except OSError as exc:
-                if exc.errno not in _NO_SPLICE:
+                if exc.errno in NO_ROOM:
+                    pass  # the bytes stay in the pipe: read below, and dropped there if still no room
+                elif exc.errno in _NO_SPLICE:
+                    self._splice = False
+                else:
                     raise
-                self._splice = False
             else:
                 self._size += moved
                 return moved > 0

@@ -32,6 +32,7 @@ from outrider.runner.spec import AllocSpec, signal_number
 from outrider.runner.store import RunnerStore
 from outrider.runner.taskrunner import TaskRunner
 from outrider.state.db import StateDB
+from outrider.state.retry import RetryingWriter
 
 log = logging.getLogger("outrider.runner")
 
@@ -65,6 +66,8 @@ class TaskRunnerService:
         self.allocs = allocs
         self.config = config
         self.store = RunnerStore(db)
+        # The runners' state writes: retried while the database refuses them, never fatal to a runner.
+        self.writer = RetryingWriter("runner")
         self._allocs: dict[str, AllocRunner] = {}
         self._collected: dict[str, CollectedAlloc] = {}
         # Allocations being destroyed, each with the event set once it is.
@@ -103,6 +106,7 @@ class TaskRunnerService:
             await asyncio.gather(*(runner.kill_and_wait() for runner in self._allocs.values()))
         for runner in self._allocs.values():
             await runner.detach()
+        await self.writer.close()
 
     def _run(
         self, alloc: Allocation, spec: AllocSpec, saved: dict[str, tuple[dict[str, Any], dict[str, Any]]]
@@ -117,6 +121,7 @@ class TaskRunnerService:
             cgroup_for=self._cgroup_for,
             next_index=self.db.next_index,
             max_kill_timeout=round(self.config.max_kill_timeout * 1e9),
+            writer=self.writer,
         )
         self._allocs[alloc.id] = runner
         runner.start()
@@ -148,11 +153,16 @@ class TaskRunnerService:
         alloc = self.allocs.get(alloc_id)
         if alloc is None or alloc.external or alloc.destroyed:
             return
-        if alloc.desired_status != "stop":
-            self.allocs.update_status(alloc_id, desired_status="stop", modify_index=self.db.next_index())
         runner = self._allocs.get(alloc_id)
-        if runner is not None:
-            runner.kill()
+        if runner is None:
+            if alloc.desired_status != "stop":
+                self.allocs.update_status(alloc_id, desired_status="stop", modify_index=self.db.next_index())
+            return
+        if alloc.desired_status != "stop":
+            # In memory first: the stop goes ahead whether or not the database takes the write now.
+            self.allocs.update_status(alloc_id, desired_status="stop", persist=False)
+            self.writer.write(("alloc", alloc_id), runner.save_status)
+        runner.kill()
 
     def restart(self, alloc_id: str, task: str | None = None, all_tasks: bool = False) -> None:
         """Restart one task, or every running one; raises :class:`RunnerError`."""
@@ -229,7 +239,13 @@ class TaskRunnerService:
         """Run a coroutine the service owns: it is cancelled when the agent stops."""
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # A purge that failed (the state database refusing writes, say) is said, not lost.
+            log.error("background work failed", exc_info=task.exception(), extra={"work": task.get_name()})
 
     def _claim(self, alloc_id: str) -> None:
         self._destroying[alloc_id] = asyncio.Event()

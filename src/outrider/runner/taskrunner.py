@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -19,7 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from outrider.fs.logfiles import LOG_DIR
+from outrider.fs.logfiles import LOG_DIR, LOG_TYPES
+from outrider.metrics import REGISTRY
 from outrider.runner import cgroup
 from outrider.runner import taskstate as ts
 from outrider.runner.env import AllocContext, interpolate, task_env
@@ -37,9 +39,32 @@ from outrider.runner.procwatch import Watched, read_to_eof
 from outrider.runner.restart import RestartTracker
 from outrider.runner.spec import LaunchSpec, TaskSpec, signal_number
 from outrider.runner.store import RunnerStore
+from outrider.state.retry import RetryingWriter
+
+log = logging.getLogger("outrider.runner")
 
 SUPERVISOR_MODULE = "outrider.runner.executor"
 _READY_FD = 3
+
+DROP_CHECK_INTERVAL = 1.0
+"""Seconds between two looks, while a task runs, at the log bytes its supervisor dropped."""
+
+DROP_EVENT_INTERVAL = 30.0
+"""Seconds between two ``Logs Dropped`` events of one task (the metric counts every byte at once)."""
+
+LOGS_DROPPED = "Logs Dropped"
+"""Outrider's task event: log bytes were dropped because the alloc dir's file system was full."""
+
+RUNNER_FAILED = "the agent's task runner failed; see the agent's log"
+
+_DROPPED_BYTES = {
+    log_type: REGISTRY.counter(
+        "outrider.client.task_log_bytes_dropped",
+        {"type": log_type},
+        help="task log bytes dropped because the file system had no room for them",
+    )
+    for log_type in LOG_TYPES
+}
 
 
 def spawn_supervisor(state_dir: str) -> tuple[int, int]:
@@ -94,6 +119,7 @@ class TaskRunner:
         on_change: Callable[[TaskRunner], None],
         cgroup: str | None = None,
         max_kill_timeout: int | None = None,
+        writer: RetryingWriter | None = None,
     ) -> None:
         self.alloc_id = alloc_id
         self.alloc_path = alloc_path
@@ -106,6 +132,7 @@ class TaskRunner:
         )
         self.name = spec.name
         self.store = store
+        self.writer = writer if writer is not None else RetryingWriter("runner")
         self.state = state
         self.cgroup = cgroup
         self._on_change = on_change
@@ -124,6 +151,10 @@ class TaskRunner:
         self.finished = asyncio.Event()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Dropped log bytes of the current attempt: counted in the metric, and told in an event.
+        self._dropped_counted: dict[str, int] = {}
+        self._dropped_told = 0
+        self._dropped_told_at = 0.0
         if state.state == ts.DEAD:
             self.finished.set()
 
@@ -158,8 +189,15 @@ class TaskRunner:
         }
 
     def _persist(self) -> None:
+        """Store the state and handle, now or (the database refusing) as soon as it takes them again."""
+        try:
+            self.writer.write(("task", self.alloc_id, self.name), self._save)
+        finally:
+            # The allocation follows the task's state in memory even when the write raised.
+            self._on_change(self)
+
+    def _save(self) -> None:
         self.store.save_task(self.alloc_id, self.name, self.state.to_record(), self.handle_json())
-        self._on_change(self)
 
     def _event(self, event: dict[str, Any], state: str | None = None) -> None:
         self.state.append(event)
@@ -168,20 +206,51 @@ class TaskRunner:
 
     async def _run(self) -> None:
         try:
-            while self.state.state != ts.DEAD:
-                if self.attempt and not self.exit_handled:
-                    await self._follow()
-                elif self.killing:
-                    self._event(ts.new_event(ts.KILLED), ts.DEAD)
-                    self._persist()
-                elif self.restart_at is not None and not await self._sleep_until(self.restart_at):
-                    continue
-                else:
-                    self.restart_at = None
-                    await self._launch()
+            await self._drive()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Never end in silence: the task is failed, and what happened is in the log.
+            log.exception("task runner failed", extra={"alloc_id": self.alloc_id, "task": self.name})
+            self._fail_runner()
         finally:
             if self.state.state == ts.DEAD:
                 self.finished.set()
+
+    def _fail_runner(self) -> None:
+        """The runner cannot go on: stop the attempt (it would run unobserved) and fail the task."""
+        if self.supervisor is not None:
+            self.supervisor.send(signal.SIGTERM)
+            self.supervisor.close()
+            self.supervisor = None
+        elif (
+            self.status is not None and self.status.supervisor is not None and self.status.supervisor.alive()
+        ):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.status.supervisor.pid, signal.SIGTERM)
+        self.exit_handled = True
+        self.restart_at = None
+        self._event(ts.new_event(ts.DRIVER_FAILURE, DriverError=RUNNER_FAILED))
+        self._event(ts.new_event(ts.NOT_RESTARTING, RestartReason=RUNNER_FAILED, FailsTask=True), ts.DEAD)
+        try:
+            self._persist()
+        except Exception:
+            log.exception(
+                "recording a failed task runner failed", extra={"alloc_id": self.alloc_id, "task": self.name}
+            )
+
+    async def _drive(self) -> None:
+        while self.state.state != ts.DEAD:
+            if self.attempt and not self.exit_handled:
+                await self._follow()
+            elif self.killing:
+                self._event(ts.new_event(ts.KILLED), ts.DEAD)
+                self._persist()
+            elif self.restart_at is not None and not await self._sleep_until(self.restart_at):
+                continue
+            else:
+                self.restart_at = None
+                await self._launch()
 
     async def _sleep_until(self, when_ns: int) -> bool:
         """Sleep until ``when_ns``; False when woken early (a kill came)."""
@@ -216,6 +285,7 @@ class TaskRunner:
         self.attempt += 1
         self.exit_handled = False
         self.status = None
+        self._dropped_counted, self._dropped_told, self._dropped_told_at = {}, 0, 0.0
         # Failures name the error, not the exception: its file names are host paths.
         try:
             os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
@@ -261,10 +331,12 @@ class TaskRunner:
                     self.supervisor.send(signal.SIGTERM)
         if self.supervisor is not None:
             self._note_started()
-            await self.supervisor.wait()
+            await self._wait_for_exit(self.supervisor)
             self.supervisor.close()
             self.supervisor = None
         status = AttemptStatus.load(self.state_dir)
+        if status is not None and status.attempt == self.attempt:
+            self._note_dropped(status, final=True)
         if status is None or status.attempt != self.attempt:
             self._ended(None, "the task's supervisor exited before it started the task")
         elif status.start_error:
@@ -279,6 +351,51 @@ class TaskRunner:
             if self.state.state != ts.RUNNING and status.task is not None:
                 self._event(ts.new_event(ts.STARTED, now_ns=status.started_at), ts.RUNNING)
             self._ended(status, None)
+
+    async def _wait_for_exit(self, supervisor: Watched) -> None:
+        """Wait for the attempt's supervisor to exit, passing on the log bytes it drops meanwhile."""
+        waiter = asyncio.ensure_future(supervisor.wait())
+        try:
+            while not waiter.done():
+                await asyncio.wait({waiter}, timeout=DROP_CHECK_INTERVAL)
+                status = AttemptStatus.load(self.state_dir)
+                if status is not None and status.attempt == self.attempt:
+                    self._note_dropped(status, final=False)
+            waiter.result()
+        finally:
+            if not waiter.done():
+                waiter.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiter
+
+    def _note_dropped(self, status: AttemptStatus, final: bool) -> None:
+        """Count newly dropped log bytes in the metric; tell them in a ``Logs Dropped`` event, rate-limited.
+
+        The event comes at once for the first drop, then at most every :data:`DROP_EVENT_INTERVAL`
+        while bytes keep being dropped, and once more at the attempt's end for any not yet told.
+        """
+        for log_type, total in status.log_bytes_dropped.items():
+            counter = _DROPPED_BYTES.get(log_type)
+            new = total - self._dropped_counted.get(log_type, 0)
+            if counter is not None and new > 0:
+                counter.inc(new)
+                self._dropped_counted[log_type] = total
+        total = sum(status.log_bytes_dropped.values())
+        untold = total - self._dropped_told
+        now = time.monotonic()
+        if untold <= 0 or (
+            not final and self._dropped_told and now - self._dropped_told_at < DROP_EVENT_INTERVAL
+        ):
+            return
+        self._dropped_told, self._dropped_told_at = total, now
+        message = (
+            f"{untold} bytes of log output dropped: no room left on the allocation's file system "
+            f"({total} bytes in this attempt)"
+        )
+        event = ts.new_event(LOGS_DROPPED, Message=message)
+        event["Details"]["bytes_dropped"] = str(untold)
+        self._event(event)
+        self._persist()
 
     def _kill_orphan(self, status: AttemptStatus) -> None:
         """A supervisor died hard; its task must not outlive it unobserved."""

@@ -57,15 +57,26 @@ class StateDB:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run the body in one ``BEGIN IMMEDIATE`` transaction; roll back on any exception."""
+        """Run the body in one ``BEGIN IMMEDIATE`` transaction; roll back on any exception.
+
+        A failed ``COMMIT`` (a full disk, an I/O error) is rolled back too: SQLite may
+        leave the transaction open after one, and the connection's next ``BEGIN`` would
+        then fail for ever with "cannot start a transaction within a transaction". An
+        error SQLite already rolled back itself is not masked by a failing ``ROLLBACK``.
+        """
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("ROLLBACK")
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """Run a read-only statement and return every row."""
