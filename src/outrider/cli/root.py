@@ -62,6 +62,7 @@ JOB = group(
     "Submit, inspect and stop jobs.",
     {
         "run": ("outrider.cli.cmd_job:run", "Run a job from a JSON or HCL file and watch it start."),
+        "logs": ("outrider.cli.cmd_job_logs:logs", "Print or follow the logs of every allocation of a job."),
         "status": ("outrider.cli.cmd_job:status", "List jobs, or show one job and its allocations."),
         "stop": ("outrider.cli.cmd_job:stop", "Stop a job (and with -purge, forget it)."),
     },
