@@ -36,12 +36,17 @@ from outrider.http.prologue import (
 from outrider.http.subtrees import Handler
 from outrider.runner.taskstate import ZERO_TIME
 from outrider.stream import StreamResponse
+from outrider.stream.log_lines import LogLinesSource
+from outrider.stream.logquery import LogQueryError, parse_log_query
 from outrider.stream.logs import LogNotFoundError, LogsSource, LogStreamError
+from outrider.stream.sender import Source
+from outrider.stream.tail_lines import TailStart
 
 # Set before streaming starts, without a charset (``command/agent/fs_endpoint.go`` ``Logs``).
 # Plain logs are untrusted text: exactly text/plain, so no browser renders them (TestHTTP_FS_Logs_XSS).
 PLAIN_MEDIA_TYPE = "text/plain"
 FRAMES_MEDIA_TYPE = "application/json"
+NDJSON_MEDIA_TYPE = "application/x-ndjson"
 
 
 def _listing_error(exc: OSError) -> APIError:
@@ -102,6 +107,11 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
         raise APIError(400, "must provide log type (stdout/stderr)")
     offset = parse_int_param(query, "offset", "0")
     origin_end = parse_origin_end(query)
+    # Outrider's line options come after Nomad's own checks, so Nomad's errors keep their order.
+    try:
+        lines = parse_log_query(query, follow=follow, plain=plain)
+    except LogQueryError as exc:
+        raise APIError(400, str(exc)) from None
     alloc = lookup_live(agent, alloc_id)
     authorize(request, agent, alloc, auth.READ_LOGS, auth.READ_FS)
 
@@ -117,6 +127,10 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
             raise _listing_error(exc) from None
 
     service = agent.streams
+    tail = None if lines is None or lines.tail_lines is None else TailStart(lines.tail_lines, lines.before)
+    per_line = lines is not None and lines.per_line
+    ndjson = lines is not None and lines.ndjson
+    source: Source
     try:
         source = LogsSource(
             dir_fd,
@@ -125,21 +139,31 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
             origin_end=origin_end,
             offset=offset,
             follow=follow,
-            plain=plain,
+            # The line pipeline cuts raw bytes into lines and formats them itself.
+            plain=plain or per_line,
             service=service,
             finished=finished,
+            start=tail,
         )
     except LogNotFoundError as exc:
         raise APIError(404, str(exc)) from None
     except LogStreamError as exc:
         raise APIError(500, str(exc)) from None
+    except LogQueryError as exc:
+        raise APIError(400, str(exc)) from None
+    except OSError as exc:
+        # Scanning back for tail_lines read a file that could not be read.
+        raise APIError(500, f"failed to read logs: {exc.strerror}") from None
+    if lines is not None and per_line:
+        source = LogLinesSource(source, log_type, lines, plain=plain, stop=tail.stop if tail else None)
     return StreamResponse(
         source,
         service,
-        heartbeats=not plain,
-        media_type=PLAIN_MEDIA_TYPE if plain else FRAMES_MEDIA_TYPE,
+        # ndjson carries log lines only: a "{}" heartbeat would read as a record.
+        heartbeats=not plain and not ndjson,
+        media_type=NDJSON_MEDIA_TYPE if ndjson else PLAIN_MEDIA_TYPE if plain else FRAMES_MEDIA_TYPE,
         # Task output is untrusted: browsers must take text/plain at its word.
-        headers=((b"x-content-type-options", b"nosniff"),) if plain else (),
+        headers=((b"x-content-type-options", b"nosniff"),) if plain or ndjson else (),
         on_error=str,
     )
 
