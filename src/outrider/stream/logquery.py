@@ -20,12 +20,15 @@ backtracking ``re``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Protocol
-
-import re2
+from types import ModuleType
+from typing import TYPE_CHECKING, Protocol
 
 from outrider.gostrconv import GoNumError, parse_int
+
+if TYPE_CHECKING:
+    import re2
 
 NEW_OPTIONS = ("tail_lines", "before", "filter", "exclude", "limit_bytes", "format")
 """The query parameters beyond Nomad's that this module reads."""
@@ -74,14 +77,19 @@ class LogQuery:
         )
 
 
-def _options() -> re2.Options:
+@functools.cache
+def _re2() -> tuple[ModuleType, re2.Options]:
+    """The RE2 binding (the ``logs`` extra: ``google-re2``) and its options, loaded on first use."""
+    try:
+        import re2
+    except ImportError:
+        raise LogQueryError(
+            "filter and exclude need the google-re2 package on the agent (pip install 'outrider[logs]')"
+        ) from None
     options = re2.Options()
     # A bad pattern is the client's mistake, answered in the 400; not worth a line on stderr.
     options.log_errors = False
-    return options
-
-
-_OPTIONS = _options()
+    return re2, options
 
 
 def _value(query: QueryValues, name: str) -> str | None:
@@ -102,9 +110,10 @@ def _count(name: str, raw: str) -> int:
 
 def compile_pattern(name: str, pattern: str) -> re2._Regexp:
     """An RE2 pattern over a line's bytes (UTF-8 mode); LogQueryError with RE2's text when it is bad."""
+    binding, options = _re2()
     try:
-        return re2.compile(pattern.encode("utf-8", "surrogateescape"), _OPTIONS)
-    except re2.error as exc:
+        return binding.compile(pattern.encode("utf-8", "surrogateescape"), options)  # type: ignore[no-any-return]
+    except binding.error as exc:
         text = exc.args[0] if exc.args else "invalid pattern"
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
