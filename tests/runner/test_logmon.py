@@ -221,3 +221,49 @@ def test_names_it_would_not_write_are_left_alone(log_dir: Path) -> None:
     assert {name: (log_dir / name).read_bytes() for name in strays} == strays
     assert not (log_dir / f"{BASE}.0").exists()
     assert (log_dir / f"{BASE}.1").read_bytes() == b"abc\n"
+
+
+# -- capture-time indexes --------------------------------------------------------------------------
+
+
+def test_time_index_follows_every_write_and_rotates_out(tmp_path: Path) -> None:
+    from outrider.fs.logtimes import read_index
+
+    log_dir, times_dir = tmp_path / "logs", tmp_path / "state" / "logtimes"
+    log_dir.mkdir()
+    log = RotatingLog(str(log_dir), TASK, TYPE, 3, 1024, times_dir=str(times_dir))
+    written: list[tuple[int, int, bytes]] = []  # (file index, offset, bytes) of each write
+    r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        for i in range(40):
+            line = b"%04d " % i + b"y" * (i * 13 % 300) + b"\n"
+            before = (log.index, log.size)
+            if i % 2:
+                log.write(line)
+            else:
+                os.write(w, line)
+                assert log.pump(r)
+            if log.index != before[0]:
+                before = (log.index, 0)
+            written.append((*before, line))
+    finally:
+        os.close(r)
+        os.close(w)
+        log.close()
+    live = [p.name for p in files(log_dir)]
+    assert len(live) == 3
+    # One index per live file, none in the log directory, none left of purged files.
+    assert sorted(os.listdir(times_dir)) == sorted(name + ".times" for name in live)
+    assert all(not name.endswith(".times") for name in os.listdir(log_dir))
+    dir_fd = os.open(times_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in live:
+            index = int(name.rsplit(".", 1)[1])
+            got = read_index(dir_fd, name)
+            want = [offset for file, offset, _ in written if file == index]
+            assert got.offsets == want
+            assert got.times == sorted(got.times) and all(t > 0 for t in got.times)
+            assert got.time_at(want[-1] + 1) == got.times[-1]
+            assert got.time_at(-1) is None
+    finally:
+        os.close(dir_fd)
