@@ -332,7 +332,7 @@ def test_a_cursor_past_its_file_is_refused(
 
 def test_nomads_own_errors_come_first(http: httpx.Client, seq: tuple[str, list[bytes]]) -> None:
     alloc_id, _ = seq
-    resp = http.get(f"/v1/client/fs/logs/{alloc_id}", params={"task": "t", "type": "all", "tail_lines": "x"})
+    resp = http.get(f"/v1/client/fs/logs/{alloc_id}", params={"task": "t", "type": "both", "tail_lines": "x"})
     assert (resp.status_code, resp.text) == (400, "must provide log type (stdout/stderr)")
 
 

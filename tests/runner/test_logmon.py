@@ -227,7 +227,8 @@ def test_names_it_would_not_write_are_left_alone(log_dir: Path) -> None:
 
 
 def test_time_index_follows_every_write_and_rotates_out(tmp_path: Path) -> None:
-    from outrider.fs.logtimes import read_index
+    from outrider.fs.logfiles import LogFile
+    from outrider.stream.capture_times import CaptureTimes
 
     log_dir, times_dir = tmp_path / "logs", tmp_path / "state" / "logtimes"
     log_dir.mkdir()
@@ -255,15 +256,17 @@ def test_time_index_follows_every_write_and_rotates_out(tmp_path: Path) -> None:
     # One index per live file, none in the log directory, none left of purged files.
     assert sorted(os.listdir(times_dir)) == sorted(name + ".times" for name in live)
     assert all(not name.endswith(".times") for name in os.listdir(log_dir))
-    dir_fd = os.open(times_dir, os.O_RDONLY | os.O_DIRECTORY)
+    times = CaptureTimes(os.open(times_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
     try:
         for name in live:
-            index = int(name.rsplit(".", 1)[1])
-            got = read_index(dir_fd, name)
-            want = [offset for file, offset, _ in written if file == index]
-            assert got.offsets == want
-            assert got.times == sorted(got.times) and all(t > 0 for t in got.times)
-            assert got.time_at(want[-1] + 1) == got.times[-1]
-            assert got.time_at(-1) is None
+            file = LogFile(int(name.rsplit(".", 1)[1]), name, 0)
+            want = [offset for index, offset, _ in written if index == file.index]
+            got = [times.time_of(file, offset) for offset in want]
+            assert all(t is not None and t > 0 for t in got)
+            assert got == sorted(got)  # type: ignore[type-var]
+            # A byte inside a write has that write's time; none before the first.
+            assert times.time_of(file, want[-1] + 1) == got[-1]
+            assert times.time_of(file, want[0] - 1) is None
+            assert times.first_at_or_after(file, got[1]) == want[1]  # type: ignore[arg-type]
     finally:
-        os.close(dir_fd)
+        times.close()

@@ -9,16 +9,15 @@ one file. The index is removed with its log file when the file rotates out, and
 with the state directory when the allocation is collected.
 
 The time of a byte is the time of the last record at or before its offset: when
-the capture read it from the task's pipe. Nomad keeps no such record (its
+the capture read it from the task's pipe (read back by
+:class:`outrider.stream.capture_times.CaptureTimes`). Nomad keeps no such record (its
 logmon writes bytes only), so external (sidecar) allocations have no index.
 """
 
 from __future__ import annotations
 
-import bisect
 import os
 import struct
-from dataclasses import dataclass
 
 TIMES_DIR = "logtimes"
 """The directory of the indexes inside a task's state directory."""
@@ -63,54 +62,3 @@ def remove_index(dir_fd: int, log_name: str) -> None:
         os.unlink(index_name(log_name), dir_fd=dir_fd)
     except FileNotFoundError:
         pass
-
-
-@dataclass(frozen=True)
-class TimeIndex:
-    """One log file's index as read: offsets ascending, each with its capture time."""
-
-    offsets: list[int]
-    times: list[int]
-
-    def time_at(self, offset: int) -> int | None:
-        """The capture time of the byte at ``offset`` (Unix ns), None when unknown."""
-        i = bisect.bisect_right(self.offsets, offset) - 1
-        return self.times[i] if i >= 0 else None
-
-    def first_offset_at_or_after(self, time_ns: int) -> int | None:
-        """The offset of the first write captured at or after ``time_ns``; None when none was."""
-        for offset, t in zip(self.offsets, self.times, strict=True):
-            if t >= time_ns:
-                return offset
-        return None
-
-
-EMPTY = TimeIndex([], [])
-
-
-def read_index(dir_fd: int, log_name: str) -> TimeIndex:
-    """The index of log file ``log_name`` in the directory open at ``dir_fd``; EMPTY when there is none.
-
-    A torn last record (the capture is writing it) is ignored; records whose offsets
-    go backwards (the file was truncated and rewritten) start the index afresh.
-    """
-    try:
-        fd = os.open(index_name(log_name), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
-    except OSError:
-        return EMPTY
-    try:
-        size = os.fstat(fd).st_size
-        if size > MAX_INDEX_BYTES:
-            return EMPTY
-        data = os.pread(fd, size, 0)
-    finally:
-        os.close(fd)
-    usable = len(data) - len(data) % RECORD.size
-    offsets: list[int] = []
-    times: list[int] = []
-    for offset, t in RECORD.iter_unpack(data[:usable]):
-        if offsets and offset < offsets[-1]:
-            offsets, times = [], []
-        offsets.append(offset)
-        times.append(t)
-    return TimeIndex(offsets, times)

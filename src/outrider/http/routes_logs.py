@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 
 from starlette.requests import Request
 
@@ -22,7 +23,8 @@ from outrider.agent import Agent
 from outrider.allocs import Allocation
 from outrider.fs.allocdir import SecretPathError, open_log_dir, os_error_text
 from outrider.fs.errors import PathEscapesError
-from outrider.fs.logfiles import LOG_DIR, LOG_TYPES, has_log_files
+from outrider.fs.logfiles import LOG_DIR, LOG_TYPES, LogFile, has_log_files
+from outrider.fs.logtimes import TIMES_DIR
 from outrider.gostrconv import quote
 from outrider.http.errors import APIError
 from outrider.http.prologue import (
@@ -34,13 +36,15 @@ from outrider.http.prologue import (
     parse_origin_end,
 )
 from outrider.http.subtrees import Handler
+from outrider.runner.handle import task_state_dir
 from outrider.runner.taskstate import ZERO_TIME
 from outrider.stream import StreamResponse
-from outrider.stream.log_lines import LogLinesSource
-from outrider.stream.logquery import LogQueryError, parse_log_query
+from outrider.stream.capture_times import CaptureTimes
+from outrider.stream.log_lines import LineReader, LogLinesSource
+from outrider.stream.log_window import LogWindow
+from outrider.stream.logquery import ALL_TYPES, LogQuery, LogQueryError, parse_log_query
 from outrider.stream.logs import LogNotFoundError, LogsSource, LogStreamError
 from outrider.stream.sender import Source
-from outrider.stream.tail_lines import TailStart
 
 # Set before streaming starts, without a charset (``command/agent/fs_endpoint.go`` ``Logs``).
 # Plain logs are untrusted text: exactly text/plain, so no browser renders them (TestHTTP_FS_Logs_XSS).
@@ -94,6 +98,65 @@ def _external_dir(alloc: Allocation, task: str) -> int:
     return dir_fd
 
 
+def _capture_times(agent: Agent, alloc: Allocation, task: str) -> CaptureTimes | None:
+    """The capture-time indexes of a task Outrider runs (None when it has none yet)."""
+    path = os.path.join(task_state_dir(agent.config.data_dir, alloc.id, task), TIMES_DIR)
+    try:
+        return CaptureTimes(os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+    except OSError:
+        return None
+
+
+def _line_source(
+    agent: Agent,
+    alloc: Allocation,
+    dir_fd: int,
+    task: str,
+    lines: LogQuery,
+    *,
+    log_types: tuple[str, ...],
+    follow: bool,
+    plain: bool,
+    finished: asyncio.Event | None,
+) -> LogLinesSource:
+    """The sources of a request with line options: one reader per log type, merged and formatted.
+
+    Owns ``dir_fd``; raises what :class:`LogsSource` raises, and LogQueryError for a bad cursor.
+    """
+    readers: list[LineReader] = []
+    ends: list[tuple[LogFile, int] | None] = []
+    try:
+        for i, log_type in enumerate(log_types):
+            times = None if alloc.external else _capture_times(agent, alloc, task)
+            window = LogWindow(lines, times)
+            try:
+                source = LogsSource(
+                    dir_fd if i == len(log_types) - 1 else os.dup(dir_fd),
+                    task,
+                    log_type,
+                    origin_end=False,
+                    offset=0,
+                    follow=follow,
+                    plain=True,
+                    service=agent.streams,
+                    finished=finished,
+                    start=window,
+                )
+            except BaseException:
+                if times is not None:
+                    times.close()
+                raise
+            readers.append(LineReader(source, log_type, lines, stop=window.stop, times=times))
+            ends.append(window.log_end)
+    except BaseException:
+        for reader in readers:
+            reader.close()
+        if len(readers) < len(log_types) - 1:
+            os.close(dir_fd)
+        raise
+    return LogLinesSource(readers, lines, plain=plain, follow=follow, backlog_ends=ends)
+
+
 async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
     """Stream a task's log (JSON frames, or raw bytes with ``plain=true``) from the requested position."""
     agent, query = begin_alloc(request, alloc_id)
@@ -103,17 +166,22 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
     follow = parse_bool_field(query, "follow", default=False)
     plain = parse_bool_field(query, "plain", default=False)
     log_type = query.get("type")
-    if log_type not in LOG_TYPES:
+    if log_type not in LOG_TYPES and log_type != ALL_TYPES:
         raise APIError(400, "must provide log type (stdout/stderr)")
     offset = parse_int_param(query, "offset", "0")
     origin_end = parse_origin_end(query)
     # Outrider's line options come after Nomad's own checks, so Nomad's errors keep their order.
     try:
-        lines = parse_log_query(query, follow=follow, plain=plain)
+        lines = parse_log_query(query, log_type=log_type, follow=follow, plain=plain, now_ns=time.time_ns())
     except LogQueryError as exc:
         raise APIError(400, str(exc)) from None
     alloc = lookup_live(agent, alloc_id)
     authorize(request, agent, alloc, auth.READ_LOGS, auth.READ_FS)
+    if alloc.external and lines is not None and (lines.merged or lines.timestamps):
+        option = "type=all" if lines.merged else "timestamps"
+        raise APIError(
+            400, f"{option} needs capture times, which Outrider records only for the tasks it runs"
+        )
 
     finished: asyncio.Event | None = None
     if alloc.external:
@@ -127,24 +195,35 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
             raise _listing_error(exc) from None
 
     service = agent.streams
-    tail = None if lines is None or lines.tail_lines is None else TailStart(lines.tail_lines, lines.before)
-    per_line = lines is not None and lines.per_line
     ndjson = lines is not None and lines.ndjson
     source: Source
     try:
-        source = LogsSource(
-            dir_fd,
-            task,
-            log_type,
-            origin_end=origin_end,
-            offset=offset,
-            follow=follow,
-            # The line pipeline cuts raw bytes into lines and formats them itself.
-            plain=plain or per_line,
-            service=service,
-            finished=finished,
-            start=tail,
-        )
+        if lines is not None and lines.per_line:
+            log_types = LOG_TYPES if lines.merged else (log_type,)
+            source = _line_source(
+                agent,
+                alloc,
+                dir_fd,
+                task,
+                lines,
+                log_types=log_types,
+                follow=follow,
+                plain=plain,
+                finished=finished,
+            )
+        else:
+            source = LogsSource(
+                dir_fd,
+                task,
+                log_type,
+                origin_end=origin_end,
+                offset=offset,
+                follow=follow,
+                plain=plain,
+                service=service,
+                finished=finished,
+                start=None if lines is None else LogWindow(lines, None),
+            )
     except LogNotFoundError as exc:
         raise APIError(404, str(exc)) from None
     except LogStreamError as exc:
@@ -154,8 +233,6 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
     except OSError as exc:
         # Scanning back for tail_lines read a file that could not be read.
         raise APIError(500, f"failed to read logs: {exc.strerror}") from None
-    if lines is not None and per_line:
-        source = LogLinesSource(source, log_type, lines, plain=plain, stop=tail.stop if tail else None)
     return StreamResponse(
         source,
         service,
