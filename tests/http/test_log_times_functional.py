@@ -203,3 +203,30 @@ def test_external_windows_are_bounded_by_file_mtimes(http: httpx.Client, externa
         resp = logs(http, external.id, "web", **params)
         text = f"{option} needs capture times, which Outrider records only for the tasks it runs"
         assert (resp.status_code, resp.text) == (400, text)
+
+
+# Written slowly enough that each line is noticed before the next one is captured.
+SLOW = (
+    "import sys, time\n"
+    "for i in range(40):\n"
+    "    s = sys.stdout if i % 3 else sys.stderr\n"
+    "    s.write(f'{i:04d} ' + ('out' if i % 3 else 'err') + ' ' + 'z' * (i % 23) + '\\n'); s.flush()\n"
+    "    time.sleep(0.03)\n"
+)
+
+
+def test_type_all_follow_merges_a_live_task_and_ends_with_it(agent: AgentProcess, http: httpx.Client) -> None:
+    log_config = {"MaxFiles": 1000, "MaxFileSizeBytes": 256}
+    alloc_id = run_job(http, J.job("slow", J.python("t", SLOW, LogConfig=log_config)))
+    try:
+        wait_status(http, alloc_id, "running", "complete", timeout=30)
+        params = {"task": "t", "type": "all", "plain": "true", "follow": "true", "filter": "^00[0-3]"}
+        with httpx.Client(base_url=agent.url, timeout=httpx.Timeout(20.0)) as client:
+            # The follow ends by itself once the task is dead and both streams are drained.
+            resp = client.get(f"/v1/client/fs/logs/{alloc_id}", params=params)
+        assert resp.status_code == 200
+        assert resp.content == b"".join(line(i) for i in range(40))
+        tail = logs(http, alloc_id, type="all", plain="true", follow="true", tail_lines="7")
+        assert tail.content == b"".join(line(i) for i in range(33, 40))
+    finally:
+        purge(http, "slow")
