@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 
 from starlette.requests import Request
 
@@ -27,8 +28,10 @@ from outrider.fs.logfiles import LOG_DIR, LOG_TYPES, LogFile, has_log_files
 from outrider.fs.logtimes import TIMES_DIR
 from outrider.gostrconv import quote
 from outrider.http.errors import APIError
+from outrider.http.params import Query
 from outrider.http.prologue import (
     authorize,
+    authorize_namespace,
     begin_alloc,
     lookup_live,
     parse_bool_field,
@@ -36,10 +39,12 @@ from outrider.http.prologue import (
     parse_origin_end,
 )
 from outrider.http.subtrees import Handler
+from outrider.jobs.views import job_status
 from outrider.runner.handle import task_state_dir
 from outrider.runner.taskstate import ZERO_TIME
 from outrider.stream import StreamResponse
 from outrider.stream.capture_times import CaptureTimes
+from outrider.stream.job_logs import Discover, JobLogsSource
 from outrider.stream.log_lines import LineReader, LogLinesSource
 from outrider.stream.log_window import LogWindow
 from outrider.stream.logquery import ALL_TYPES, LogQuery, LogQueryError, parse_log_query
@@ -118,6 +123,7 @@ def _line_source(
     follow: bool,
     plain: bool,
     finished: asyncio.Event | None,
+    label: tuple[str, str] | None = None,
 ) -> LogLinesSource:
     """The sources of a request with line options: one reader per log type, merged and formatted.
 
@@ -154,7 +160,7 @@ def _line_source(
         if len(readers) < len(log_types) - 1:
             os.close(dir_fd)
         raise
-    return LogLinesSource(readers, lines, plain=plain, follow=follow, backlog_ends=ends)
+    return LogLinesSource(readers, lines, plain=plain, follow=follow, backlog_ends=ends, label=label)
 
 
 async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
@@ -241,6 +247,130 @@ async def fs_logs(request: Request, alloc_id: str) -> StreamResponse:
         media_type=NDJSON_MEDIA_TYPE if ndjson else PLAIN_MEDIA_TYPE if plain else FRAMES_MEDIA_TYPE,
         # Task output is untrusted: browsers must take text/plain at its word.
         headers=((b"x-content-type-options", b"nosniff"),) if plain or ndjson else (),
+        on_error=str,
+    )
+
+
+# -- /v1/job/<job_id>/logs ------------------------------------------------------------------------
+
+MAX_STREAMS_DEFAULT = 50
+MAX_STREAMS_LIMIT = 1000
+
+
+def _job_log_opener(
+    agent: Agent,
+    alloc: Allocation,
+    task: str,
+    lines: LogQuery,
+    log_types: tuple[str, ...],
+    follow: bool,
+    plain: bool,
+) -> Callable[[], LogLinesSource | None]:
+    def open_stream() -> LogLinesSource | None:
+        state = agent.runner.task_states(alloc.id).get(task)
+        if state is None or state.get("StartedAt") in (None, "", ZERO_TIME):
+            return None  # not started (yet)
+        try:
+            dir_fd = open_log_dir(alloc)
+        except OSError:
+            return None  # collected meanwhile
+        try:
+            return _line_source(
+                agent,
+                alloc,
+                dir_fd,
+                task,
+                lines,
+                log_types=log_types,
+                follow=follow,
+                plain=plain,
+                finished=agent.runner.task_finished(alloc.id, task),
+                label=(alloc.id, task),
+            )
+        except (LogNotFoundError, LogStreamError, LogQueryError, OSError):
+            return None  # no log (disabled, or gone): nothing of this task to read
+
+    return open_stream
+
+
+def _job_discover(
+    agent: Agent,
+    namespace: str,
+    job_id: str,
+    *,
+    task: str | None,
+    include_terminal: bool,
+    make: Callable[[Allocation, str], Callable[[], LogLinesSource | None]],
+) -> Discover:
+    offered: set[tuple[str, str]] = set()
+
+    def discover() -> tuple[list[Callable[[], LogLinesSource | None]], bool]:
+        rec = agent.jobs.store.get(namespace, job_id)
+        allocs = [a for a in agent.jobs.allocs_of(namespace, job_id) if not a.external and not a.destroyed]
+        openers = []
+        for alloc in allocs:
+            if alloc.terminal and not include_terminal:
+                continue
+            for name in alloc.tasks:
+                if (task is None or name == task) and (alloc.id, name) not in offered:
+                    offered.add((alloc.id, name))
+                    openers.append(make(alloc, name))
+        # Over once the job is dead (stopped, purged, or every allocation finished), as Nomad's
+        # job status says it: no allocation of it will be placed or run again.
+        over = rec is None or job_status(rec, allocs) == "dead"
+        return openers, over
+
+    return discover
+
+
+async def job_logs(
+    request: Request, agent: Agent, query: Query, namespace: str, job_id: str
+) -> StreamResponse:
+    """Every allocation's logs of one job: plain lines prefixed ``<alloc8>/<task>: ``, or ndjson with AllocID and Task."""
+    follow = parse_bool_field(query, "follow", default=False)
+    plain = parse_bool_field(query, "plain", default=False)
+    include_terminal = parse_bool_field(query, "all", default=False)
+    log_type = query.get("type")
+    if log_type not in LOG_TYPES and log_type != ALL_TYPES:
+        raise APIError(400, "must provide log type (stdout/stderr)")
+    for name in ("offset", "origin", "before"):
+        if query.get(name):
+            raise APIError(
+                400, f"{name} cannot be used on a job's logs: positions belong to one allocation's files"
+            )
+    max_streams = MAX_STREAMS_DEFAULT
+    if query.get("max_streams"):
+        max_streams = parse_int_param(query, "max_streams", "")
+        if not 1 <= max_streams <= MAX_STREAMS_LIMIT:
+            raise APIError(400, f"max_streams must be between 1 and {MAX_STREAMS_LIMIT}, got {max_streams}")
+    try:
+        lines = parse_log_query(query, log_type=log_type, follow=follow, plain=plain, now_ns=time.time_ns())
+    except LogQueryError as exc:
+        raise APIError(400, str(exc)) from None
+    lines = lines or LogQuery()
+    if not plain and not lines.ndjson:
+        raise APIError(
+            400, "a job's logs are plain=true or format=ndjson: frames name one allocation's files"
+        )
+    authorize_namespace(request, agent, namespace, auth.READ_LOGS)
+    if agent.jobs.store.get(namespace, job_id) is None:
+        raise APIError(404, "job not found")
+    task = query.get("task") or None
+    log_types = LOG_TYPES if lines.merged else (log_type,)
+
+    def make(alloc: Allocation, name: str) -> Callable[[], LogLinesSource | None]:
+        return _job_log_opener(agent, alloc, name, lines, log_types, follow, plain)
+
+    discover = _job_discover(
+        agent, namespace, job_id, task=task, include_terminal=include_terminal, make=make
+    )
+    source = JobLogsSource(discover, follow=follow, max_streams=max_streams)
+    return StreamResponse(
+        source,
+        agent.streams,
+        heartbeats=False,
+        media_type=NDJSON_MEDIA_TYPE if lines.ndjson else PLAIN_MEDIA_TYPE,
+        headers=((b"x-content-type-options", b"nosniff"),),
         on_error=str,
     )
 

@@ -195,6 +195,8 @@ class LogLinesSource:
         backlog_ends: with ``tail_lines`` over several readers, where each reader's log
             ended when the request began: the lines before are the backlog, of which
             only the last ``tail_lines`` (merged) are sent.
+        label: ``(alloc ID, task)`` when the lines are part of a whole job's: plain lines
+            are prefixed ``<alloc ID, first 8>/<task>: ``, ndjson records get ``AllocID`` and ``Task``.
     """
 
     def __init__(
@@ -205,8 +207,12 @@ class LogLinesSource:
         plain: bool,
         follow: bool,
         backlog_ends: list[tuple[LogFile, int] | None] | None = None,
+        label: tuple[str, str] | None = None,
     ) -> None:
         self._readers = readers
+        # Whole-job logs: each line says whose it is (``<alloc8>/<task>: `` or AllocID/Task).
+        self._label = label
+        self._label_prefix = b"" if label is None else f"{label[0][:8]}/{label[1]}: ".encode()
         self._remaining = query.limit_bytes
         self._ndjson = query.ndjson
         self._timestamps = query.timestamps
@@ -338,11 +344,11 @@ class LogLinesSource:
                 self._finish()
             self._remaining = remaining - len(raw)
         if self._ndjson:
-            self._out.append(_record(line, pieces[0], raw, complete))
+            self._out.append(_record(line, pieces[0], raw, complete, self._label))
             return
-        prefix = b""
+        prefix = self._label_prefix
         if self._timestamps and line.time is not None:
-            prefix = format_rfc3339nano_utc_fixed(line.time).encode() + b" "
+            prefix += format_rfc3339nano_utc_fixed(line.time).encode() + b" "
         if self._plain:
             self._out.append(prefix + raw if prefix else raw)
             return
@@ -378,9 +384,12 @@ def format_rfc3339nano_utc_fixed(ns: int) -> str:
     return f"{head}.{ns % 1_000_000_000:09d}Z"
 
 
-def _record(line: Line, first: Piece, raw: bytes, complete: bool) -> bytes:
+def _record(line: Line, first: Piece, raw: bytes, complete: bool, label: tuple[str, str] | None) -> bytes:
     file, offset, _ = first
-    record: dict[str, object] = {"Type": line.type, "File": file.rel, "Offset": offset}
+    record: dict[str, object] = {}
+    if label is not None:
+        record["AllocID"], record["Task"] = label
+    record.update(Type=line.type, File=file.rel, Offset=offset)
     if line.time is not None:
         record["Time"] = format_rfc3339nano_utc_fixed(line.time)
     text = raw[:-1] if complete else raw
