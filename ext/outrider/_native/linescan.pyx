@@ -11,7 +11,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 
 from posix_ext cimport EINVAL, off_t
 
-from outrider._native.readat cimport _pread_retry
+from outrider._native.readat cimport _pread_full_into
 
 DEFAULT_BLOCK_SIZE = 65536
 
@@ -30,22 +30,15 @@ def scan_back(int fd, long long end, long long count, Py_ssize_t block_size=DEFA
     cdef long long found = 0
     cdef long long position = -1
     cdef long long block_start, hi = min(end, os.fstat(fd).st_size)
-    cdef Py_ssize_t n, got, i
+    cdef Py_ssize_t n
     cdef bytes buf = PyBytes_FromStringAndSize(NULL, block_size)
     cdef char *ptr = PyBytes_AS_STRING(buf)
     cdef const char *hit
     while found < count and hi > 0:
         block_start = hi - block_size if hi > block_size else 0
         n = <Py_ssize_t>(hi - block_start)
-        got = 0
-        while got < n:
-            i = _pread_retry(fd, ptr + got, n - got, <off_t>(block_start + got))
-            if i == 0:
-                break
-            got += i
-        if got < n:
-            # The file shrank under us: what was cut off is gone, scan what is left.
-            n = got
+        # A file that shrank under us gives fewer bytes: what was cut off is gone, scan what is left.
+        n = _pread_full_into(fd, ptr, n, <off_t>block_start)
         with nogil:
             while found < count and n > 0:
                 hit = <const char *>memrchr(ptr, 10, <size_t>n)

@@ -11,6 +11,8 @@ import errno
 import operator
 import os
 
+from outrider.fs.readat_py import pread_full
+
 DEFAULT_BLOCK_SIZE = 65536
 
 
@@ -31,7 +33,7 @@ def scan_back(fd: int, end: int, count: int, block_size: int = DEFAULT_BLOCK_SIZ
     hi = min(end, os.fstat(fd).st_size)
     while found < count and hi > 0:
         block_start = max(hi - block_size, 0)
-        block = _read_block(fd, hi - block_start, block_start)
+        block = pread_full(fd, hi - block_start, block_start)
         n = len(block)
         while found < count:
             n = block.rfind(b"\n", 0, n)
@@ -41,15 +43,3 @@ def scan_back(fd: int, end: int, count: int, block_size: int = DEFAULT_BLOCK_SIZ
             position = block_start + n
         hi = block_start
     return found, position
-
-
-def _read_block(fd: int, size: int, offset: int) -> bytes:
-    parts: list[bytes] = []
-    got = 0
-    while got < size:
-        chunk = os.pread(fd, size - got, offset + got)
-        if not chunk:
-            break
-        parts.append(chunk)
-        got += len(chunk)
-    return b"".join(parts)
