@@ -32,7 +32,6 @@ from outrider.http.prologue import (
     parse_bool_param,
 )
 from outrider.http.responses import json_response, query_meta_headers, safe_text
-from outrider.http.routes_logs import job_logs
 from outrider.jobs import JobError, JobManager
 from outrider.jobs.views import alloc_json, alloc_stub, job_json, job_stub, job_summary, job_versions
 
@@ -103,9 +102,6 @@ async def job_specific(request: Request) -> Response:
     agent, query, jobs = _begin(request)
     path: str = request.path_params["rest"]
     namespace = _namespace(query)
-    if path.endswith("/logs") and request.method == "GET":
-        # Outrider's whole-job logs (no Nomad counterpart); read-logs on the job's namespace.
-        return await job_logs(request, agent, query, namespace, path[: -len("/logs")])  # type: ignore[return-value]
     for suffix in ("/allocations", "/summary", "/versions"):
         if path.endswith(suffix):
             job_id = path[: -len(suffix)]

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 
 from starlette.requests import Request
+from starlette.routing import Route
 
 from outrider.acl import authorizer as auth
 from outrider.agent import Agent
@@ -28,16 +29,17 @@ from outrider.fs.logfiles import LOG_DIR, LOG_TYPES, LogFile, has_log_files
 from outrider.fs.logtimes import TIMES_DIR
 from outrider.gostrconv import quote
 from outrider.http.errors import APIError
-from outrider.http.params import Query
 from outrider.http.prologue import (
     authorize,
     authorize_namespace,
+    begin,
     begin_alloc,
     lookup_live,
     parse_bool_field,
     parse_int_param,
     parse_origin_end,
 )
+from outrider.http.responses import safe_text
 from outrider.http.subtrees import Handler
 from outrider.jobs.views import job_status
 from outrider.runner.handle import task_state_dir
@@ -323,10 +325,15 @@ def _job_discover(
     return discover
 
 
-async def job_logs(
-    request: Request, agent: Agent, query: Query, namespace: str, job_id: str
-) -> StreamResponse:
-    """Every allocation's logs of one job: plain lines prefixed ``<alloc8>/<task>: ``, or ndjson with AllocID and Task."""
+async def job_logs(request: Request) -> StreamResponse:
+    """Every allocation's logs of one job: plain lines prefixed ``<alloc8>/<task>: ``, or ndjson with AllocID and Task.
+
+    Outrider's own endpoint (no Nomad counterpart); read-logs on the job's namespace.
+    """
+    agent, query = begin(request)
+    job_id: str = request.path_params["job_id"]
+    # Undecodable bytes cannot name a namespace (as the jobs API reads it).
+    namespace = safe_text(query.get("namespace")) or "default"
     follow = parse_bool_field(query, "follow", default=False)
     plain = parse_bool_field(query, "plain", default=False)
     include_terminal = parse_bool_field(query, "all", default=False)
@@ -376,3 +383,6 @@ async def job_logs(
 
 
 FS_OPS: dict[str, Handler] = {"logs": fs_logs}  # type: ignore[dict-item]
+
+# Before the jobs API's /v1/job/{rest:path}, which answers every other method and path.
+ROUTES = [Route("/v1/job/{job_id:path}/logs", job_logs, methods=["GET"])]
