@@ -42,6 +42,9 @@ from outrider.stream.logs import LogsSource
 
 # Chunks of an inner source taken per produce() call before yielding to the loop.
 _CHUNKS_PER_CALL = 8
+# A merged reader holding this many lines is not read further until they are sent, so one
+# stream racing ahead of the other cannot pile up its whole log in memory.
+_MAX_HELD_LINES = 4096
 
 Piece = tuple[LogFile, int, bytes]
 """A run of one line's bytes in one file: the file, the offset of its first byte, the bytes."""
@@ -250,7 +253,7 @@ class LogLinesSource:
         for _ in range(_CHUNKS_PER_CALL):
             if self._finished:
                 break
-            pulled = [reader.pull() for reader in self._readers]
+            pulled = [len(reader.lines) < _MAX_HELD_LINES and reader.pull() for reader in self._readers]
             took = took or any(pulled)
             self._drain()
             if self._out or not any(pulled):
