@@ -64,6 +64,14 @@ def mixed(agent: AgentProcess, http: httpx.Client) -> Iterator[str]:
         assert log_bytes(agent, alloc_id, kind="stdout") == b"".join(line(i) for i in range(N) if i % 3)
         assert log_bytes(agent, alloc_id, kind="stderr") == b"".join(line(i) for i in range(N) if i % 3 == 0)
         assert len(os.listdir(agent.alloc_dir / alloc_id / "alloc" / "logs")) >= 6
+        # The capture-time indexes live under the data dir, one per log file, none in the allocation.
+        visible = [p.name for p in (agent.alloc_dir / alloc_id).rglob("*")]
+        assert not any(name.endswith(".times") for name in visible)
+        times = agent.data_dir / "client" / "tasks" / alloc_id / "t" / "logtimes"
+        logs_dir = agent.alloc_dir / alloc_id / "alloc" / "logs"
+        assert sorted(p.name for p in times.iterdir()) == sorted(
+            p.name + ".times" for p in logs_dir.iterdir()
+        )
         yield alloc_id
     finally:
         purge(http, "mixed")
@@ -175,6 +183,25 @@ def test_time_options_refused_with_a_reason(http: httpx.Client, mixed: str) -> N
     ]:
         resp = logs(http, mixed, **params)
         assert (resp.status_code, resp.text) == (400, text), params
+
+
+def test_line_options_leave_no_descriptor_behind(agent: AgentProcess, http: httpx.Client, mixed: str) -> None:
+    logs(http, mixed, type="all", plain="true")  # warm up: the connection and lazy imports
+    before = agent.open_fds()
+    for params in [
+        {"type": "all", "plain": "true", "tail_lines": "30", "timestamps": "true"},
+        {"type": "all", "format": "ndjson", "since": "1h", "filter": "out"},
+        {"type": "stderr", "tail_lines": "5", "before": "alloc/logs/t.stderr.0:0"},
+        {"type": "stdout", "tail_lines": "1", "before": "alloc/logs/t.stdout.0:999999"},  # refused
+        {"type": "all", "plain": "true", "limit_bytes": "100"},
+    ]:
+        logs(http, mixed, **params)
+    with http.stream(
+        "GET", "/v1/job/mixed/logs", params={"type": "all", "plain": "true", "all": "true"}
+    ) as resp:
+        assert resp.status_code == 200
+        next(resp.iter_raw())
+    assert agent.settled_fds(at_most=before, timeout=5) <= before
 
 
 # -- external allocations: no capture times ------------------------------------------------------------
