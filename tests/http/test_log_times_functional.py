@@ -26,15 +26,23 @@ pytestmark = pytest.mark.functional
 N = 240
 PAUSE_AT = 120
 PAUSE = 1.5
-# Line i goes to stdout when i % 3 else stderr, each flushed on its own; a pause in the middle
-# gives since/until a gap to cut at.
+# Line i goes to stdout when i % 3 else stderr. The task writes a line only once the previous one
+# reached its log file (it watches alloc/logs itself), so the order the lines were written in is
+# the order they were captured in, however busy the machine; a pause in the middle gives
+# since/until a gap to cut at.
 INTERLEAVE = (
-    "import sys, time\n"
+    "import os, sys, time\n"
+    "logs = os.path.join(os.environ['NOMAD_ALLOC_DIR'], 'logs')\n"
+    "def captured():\n"
+    "    return sum(os.stat(os.path.join(logs, n)).st_size for n in os.listdir(logs) if n.startswith('t.'))\n"
+    "written = 0\n"
     f"for i in range({N}):\n"
     f"    if i == {PAUSE_AT}: time.sleep({PAUSE})\n"
     "    s = sys.stdout if i % 3 else sys.stderr\n"
-    "    s.write(f'{i:04d} ' + ('out' if i % 3 else 'err') + ' ' + 'z' * (i % 23) + '\\n'); s.flush()\n"
-    "    time.sleep(0.002)\n"
+    "    text = f'{i:04d} ' + ('out' if i % 3 else 'err') + ' ' + 'z' * (i % 23) + '\\n'\n"
+    "    s.write(text); s.flush(); written += len(text)\n"
+    "    deadline = time.monotonic() + 10\n"
+    "    while captured() < written and time.monotonic() < deadline: time.sleep(0.0005)\n"
 )
 STAMP = re.compile(rb"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z) ")
 
@@ -232,13 +240,11 @@ def test_external_windows_are_bounded_by_file_mtimes(http: httpx.Client, externa
         assert (resp.status_code, resp.text) == (400, text)
 
 
-# Written slowly enough that each line is noticed before the next one is captured.
+# As INTERLEAVE (each line written once the previous one was captured), slowly, so a follow sees it live.
 SLOW = (
-    "import sys, time\n"
-    "for i in range(40):\n"
-    "    s = sys.stdout if i % 3 else sys.stderr\n"
-    "    s.write(f'{i:04d} ' + ('out' if i % 3 else 'err') + ' ' + 'z' * (i % 23) + '\\n'); s.flush()\n"
-    "    time.sleep(0.03)\n"
+    INTERLEAVE.replace(f"range({N})", "range(40)")
+    .replace(f"if i == {PAUSE_AT}:", "if True:")
+    .replace(f"time.sleep({PAUSE})", "time.sleep(0.03)")
 )
 
 
