@@ -15,7 +15,17 @@ from types import ModuleType
 
 log = logging.getLogger("outrider.core")
 
-NATIVE_MODULES = ("filemode", "framer", "inotify", "listing", "readat", "safe_open", "sniff", "tail")
+NATIVE_MODULES = (
+    "filemode",
+    "framer",
+    "inotify",
+    "linescan",
+    "listing",
+    "readat",
+    "safe_open",
+    "sniff",
+    "tail",
+)
 """Every module of the native core (``outrider._native.<name>``), each with a pure-Python twin."""
 
 _missing: dict[str, str] = {}

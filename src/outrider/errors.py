@@ -7,6 +7,11 @@ does for a ``CodedError`` and for ``structs.ErrPermissionDenied``.
 
 from __future__ import annotations
 
+import errno
+
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+"""The errno values of a write the file system has no room for (full disk, quota, file size limit)."""
+
 
 class APIError(Exception):
     """An error answered as ``status`` with ``message`` as the whole body."""

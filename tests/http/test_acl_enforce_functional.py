@@ -98,6 +98,7 @@ TABLE = [
     Row("PUT", "/v1/jobs", "ns:submit-job|register-job", "server", body={"Job": {"Namespace": "default"}}),
     Row("GET", "/v1/job/missing-job", "ns:read-job", "server"),
     Row("GET", "/v1/job/missing-job/allocations", "ns:read-job", "server"),
+    Row("GET", "/v1/job/missing-job/logs?type=stdout&plain=true", "ns:read-logs", "server"),
     Row("DELETE", "/v1/job/missing-job", "ns:submit-job|purge-job|deregister-job", "server"),
     Row("DELETE", "/v1/job/missing-job?purge=true", "ns:submit-job|purge-job", "server"),
     Row("GET", "/v1/allocations", "ns:read-job", "server"),

@@ -276,3 +276,75 @@ def test_a_file_that_cannot_be_created_is_tried_again_at_the_next_write(tmp_path
             assert (disk / f"{BASE}.1").read_bytes() == b"c\n"
         finally:
             log.close()
+
+
+# -- capture-time indexes --------------------------------------------------------------------------
+
+
+def test_time_index_follows_every_write_and_rotates_out(tmp_path: Path) -> None:
+    from outrider.fs.logfiles import LogFile
+    from outrider.stream.capture_times import CaptureTimes
+
+    log_dir, times_dir = tmp_path / "logs", tmp_path / "state" / "logtimes"
+    log_dir.mkdir()
+    log = RotatingLog(str(log_dir), TASK, TYPE, 3, 1024, times_dir=str(times_dir))
+    written: list[tuple[int, int, bytes]] = []  # (file index, offset, bytes) of each write
+    r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        for i in range(40):
+            line = b"%04d " % i + b"y" * (i * 13 % 300) + b"\n"
+            before = (log.index, log.size)
+            if i % 2:
+                log.write(line)
+            else:
+                os.write(w, line)
+                assert log.pump(r)
+            if log.index != before[0]:
+                before = (log.index, 0)
+            written.append((*before, line))
+    finally:
+        os.close(r)
+        os.close(w)
+        log.close()
+    live = [p.name for p in files(log_dir)]
+    assert len(live) == 3
+    # One index per live file, none in the log directory, none left of purged files.
+    assert sorted(os.listdir(times_dir)) == sorted(name + ".times" for name in live)
+    assert all(not name.endswith(".times") for name in os.listdir(log_dir))
+    times = CaptureTimes(os.open(times_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC))
+    try:
+        for name in live:
+            file = LogFile(int(name.rsplit(".", 1)[1]), name, 0)
+            want = [offset for index, offset, _ in written if index == file.index]
+            got = [times.time_of(file, offset) for offset in want]
+            assert all(t is not None and t > 0 for t in got)
+            assert got == sorted(got)  # type: ignore[type-var]
+            # A byte inside a write has that write's time; none before the first.
+            assert times.time_of(file, want[-1] + 1) == got[-1]
+            assert times.time_of(file, want[0] - 1) is None
+            assert times.first_at_or_after(file, got[1]) == want[1]  # type: ignore[arg-type]
+    finally:
+        times.close()
+
+
+def test_a_full_disk_skips_time_records_and_never_tears_one(tmp_path: Path) -> None:
+    from outrider.fs.logtimes import RECORD
+
+    with tmpfs(tmp_path / "disk", "1m") as disk:
+        log_dir, times_dir = disk / "logs", disk / "logtimes"
+        log_dir.mkdir()
+        log = RotatingLog(str(log_dir), TASK, TYPE, 3, 10 * 1024 * 1024, times_dir=str(times_dir))
+        try:
+            log.write(b"before\n")
+            filler = fill(disk)
+            for _ in range(50):
+                log.write(b"lost\n")  # neither the bytes nor their times fit: no exception
+            filler.unlink()
+            log.write(b"after\n")
+        finally:
+            log.close()
+        index = (times_dir / f"{BASE}.0.times").read_bytes()
+        assert len(index) % RECORD.size == 0
+        offsets = [offset for offset, _ in RECORD.iter_unpack(index)]
+        assert offsets[0] == 0 and offsets == sorted(offsets)
+        assert joined(log_dir).startswith(b"before\n") and joined(log_dir).endswith(b"after\n")

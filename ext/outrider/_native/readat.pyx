@@ -39,20 +39,25 @@ cdef Py_ssize_t _pread_retry(int fd, char *buf, Py_ssize_t n, off_t offset) exce
         PyErr_CheckSignals()
 
 
+cdef Py_ssize_t _pread_full_into(int fd, char *buf, Py_ssize_t size, off_t offset) except -1:
+    # Loops on short reads; fewer than size bytes only at end of file.
+    cdef Py_ssize_t got = 0
+    cdef Py_ssize_t n
+    while got < size:
+        n = _pread_retry(fd, buf + got, size - got, offset + got)
+        if n == 0:
+            break
+        got += n
+    return got
+
+
 def pread_full(int fd, Py_ssize_t size, long long offset):
     """Read ``size`` bytes at ``offset``, looping on short reads; fewer only at end of file."""
     _check_offset(offset)
     if size < 0:
         raise ValueError("size must be >= 0")
     cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
-    cdef char *ptr = PyBytes_AS_STRING(out)
-    cdef Py_ssize_t got = 0
-    cdef Py_ssize_t n
-    while got < size:
-        n = _pread_retry(fd, ptr + got, size - got, <off_t>(offset + got))
-        if n == 0:
-            break
-        got += n
+    cdef Py_ssize_t got = _pread_full_into(fd, PyBytes_AS_STRING(out), size, <off_t>offset)
     if got < size:
         return out[:got]
     return out

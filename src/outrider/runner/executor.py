@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 
 from outrider.fs.logfiles import LOG_TYPES
+from outrider.fs.logtimes import TIMES_DIR
 from outrider.runner import cgroup
 from outrider.runner.errors import is_transient, os_reason
 from outrider.runner.handle import SPEC_FILE, AttemptStatus, ProcessId, read_json
@@ -110,7 +111,12 @@ class Supervisor:
             try:
                 for i, log_type in enumerate(LOG_TYPES):
                     log = RotatingLog(
-                        spec.log_dir, spec.task, log_type, spec.logs.max_files, spec.logs.max_file_size
+                        spec.log_dir,
+                        spec.task,
+                        log_type,
+                        spec.logs.max_files,
+                        spec.logs.max_file_size,
+                        times_dir=os.path.join(self.state_dir, TIMES_DIR),
                     )
                     streams[_capture_pipe(writers)] = log
                     outputs[i] = writers[-1]

@@ -31,8 +31,11 @@ from __future__ import annotations
 import errno
 import os
 import stat as stat_mod
+import time
 
+from outrider.errors import NO_ROOM
 from outrider.fs.logfiles import list_log_files, log_name
+from outrider.fs.logtimes import TimeIndexWriter, remove_index
 
 SCAN_LIMIT = 32 * 1024
 """Bytes before the size limit in which a file may end early, at a line break."""
@@ -43,8 +46,6 @@ READ_SIZE = 1024 * 1024
 _SPLICE_FLAGS = getattr(os, "SPLICE_F_MOVE", 0) | getattr(os, "SPLICE_F_NONBLOCK", 0)
 # Errors that mean "this file system or kernel does not splice into files": use read/write.
 _NO_SPLICE = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EXDEV}
-NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
-"""Errors that mean "no room for these bytes now": the bytes are dropped, the next ones tried."""
 
 
 class RotatingLog:
@@ -52,11 +53,27 @@ class RotatingLog:
 
     Files are opened relative to the log directory and never through a symlink, so a
     task that plants links in ``alloc/logs`` cannot redirect the writes.
+
+    With ``times_dir`` (outside the allocation directory), each file gets a capture-time
+    index there (:mod:`outrider.fs.logtimes`), removed when the file rotates out.
     """
 
-    def __init__(self, log_dir: str, task: str, log_type: str, max_files: int, max_size: int) -> None:
+    def __init__(
+        self,
+        log_dir: str,
+        task: str,
+        log_type: str,
+        max_files: int,
+        max_size: int,
+        times_dir: str | None = None,
+    ) -> None:
         if max_files < 1 or max_size < 1:
             raise ValueError("max_files and max_size must be at least 1")
+        self._times_dir_fd = -1
+        self._times: TimeIndexWriter | None = None
+        if times_dir is not None:
+            os.makedirs(times_dir, mode=0o700, exist_ok=True)
+            self._times_dir_fd = os.open(times_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         self.task = task
         self.log_type = log_type
         self.max_files = max_files
@@ -121,12 +138,16 @@ class RotatingLog:
                 os.unlink(self._name(oldest), dir_fd=self._dir_fd)
             except FileNotFoundError:
                 pass
+            if self._times_dir_fd >= 0:
+                remove_index(self._times_dir_fd, self._name(oldest))
         flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
         # No O_APPEND: Linux refuses to splice into append-only files. This writer is the
         # file's only writer, so its own offset is the end of the file.
         self._fd = os.open(self._name(index), flags, 0o644, dir_fd=self._dir_fd)
         self._size = os.lseek(self._fd, 0, os.SEEK_END)
         self._index = index
+        if self._times_dir_fd >= 0:
+            self._times = TimeIndexWriter(self._times_dir_fd, self._name(index))
 
     def _try_open(self, index: int) -> bool:
         """Open file ``index``; False (and no file open) when the file system has no room for it."""
@@ -144,6 +165,9 @@ class RotatingLog:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        if self._times is not None:
+            self._times.close()
+            self._times = None
         self._try_open(self._next_usable(self._index + 1))
 
     def _ready(self) -> bool:
@@ -181,8 +205,14 @@ class RotatingLog:
                 return
             pos += n
 
+    def _stamp(self, offset: int, time_ns: int) -> None:
+        """The bytes written at ``offset`` of the current file arrived at ``time_ns``."""
+        if self._times is not None:
+            self._times.record(offset, time_ns)
+
     def _write_all(self, data: bytes, pos: int, n: int) -> bool:
         """Write ``data[pos:pos + n]``; False when the file system ran out of room (the rest is dropped)."""
+        self._stamp(self._size, time.time_ns())
         view = memoryview(data)[pos : pos + n]
         while view:
             try:
@@ -204,6 +234,7 @@ class RotatingLog:
         ready = self._ready()
         room = self.max_size - self._size - SCAN_LIMIT
         if ready and room > 0 and self._splice:
+            arrived = time.time_ns()
             try:
                 moved = os.splice(fd, self._fd, min(room, READ_SIZE), flags=_SPLICE_FLAGS)
             except OSError as exc:
@@ -214,6 +245,8 @@ class RotatingLog:
                 else:
                     raise
             else:
+                if moved > 0:
+                    self._stamp(self._size, arrived)
                 self._size += moved
                 return moved > 0
         data = os.read(fd, READ_SIZE)
@@ -226,6 +259,12 @@ class RotatingLog:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        if self._times is not None:
+            self._times.close()
+            self._times = None
+        if self._times_dir_fd >= 0:
+            os.close(self._times_dir_fd)
+            self._times_dir_fd = -1
         if self._dir_fd >= 0:
             os.close(self._dir_fd)
             self._dir_fd = -1

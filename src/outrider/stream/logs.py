@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from outrider.fs.allocdir import os_error_text
@@ -70,6 +70,12 @@ def _noop() -> None:
     pass
 
 
+StartChooser = Callable[[int, Sequence[LogFile]], tuple[int, int]]
+"""Given the log directory's descriptor and the first listing, picks the first file (its
+position in the listing) and the offset to start at, instead of ``origin``/``offset``
+(``tail_lines``). Whatever it raises ends the construction."""
+
+
 class LogsSource:
     """Stream one task's log of one type across its rotated files; a :class:`~outrider.stream.sender.Source`.
 
@@ -87,6 +93,8 @@ class LogsSource:
         service: the agent's stream service (watcher, hubs, read buffer).
         finished: set once the task is dead for good; a follow then ends when every
             file is drained. None when that is unknowable: the follow never ends by itself.
+        start: chooses the start point from the first listing instead of ``origin_end``
+            and ``offset``.
 
     Raises:
         LogNotFoundError: the task has no log file of this type.
@@ -105,6 +113,7 @@ class LogsSource:
         plain: bool,
         service: StreamService,
         finished: asyncio.Event | None,
+        start: StartChooser | None = None,
     ) -> None:
         # Followers of one task's logs share the directory's descriptors (and the files').
         self._dir_fd = service.descriptors.share(dir_fd)
@@ -134,10 +143,13 @@ class LogsSource:
             files = self._listing(fresh=True)
             if not files:
                 raise LogNotFoundError(task, log_type)
-            pos, start = find_closest(files, *start_point(origin_end, offset))
+            if start is None:
+                pos, first_offset = find_closest(files, *start_point(origin_end, offset))
+            else:
+                pos, first_offset = start(self._dir_fd, files)
             if not follow:
                 self._snapshot = files
-            if not self._start(files, pos, start) and not follow:
+            if not self._start(files, pos, first_offset) and not follow:
                 self._done = True
         except BaseException:
             self.close()
@@ -204,8 +216,16 @@ class LogsSource:
             LogStreamError: the directory can no longer be listed, or a file not opened or read;
                 its text is what the stream appends before it ends (Nomad's ``fsStreamImpl``).
         """
+        return self.produce_located()[2]
+
+    def produce_located(self) -> tuple[LogFile | None, int, bytes]:
+        """:meth:`produce`, with the file the output came from and the offset there where it ends.
+
+        In plain mode the output is that file's bytes ending at that offset; the file
+        is None when there is no output.
+        """
         if self._done:
-            return b""
+            return None, 0, b""
         if self._follow:
             self._notice_news()
         for _ in range(_STEPS_PER_CALL):
@@ -214,7 +234,7 @@ class LogsSource:
                 if not self._start_next():
                     if not self._follow or self._task_dead():
                         self._done = True
-                    return b""
+                    return None, 0, b""
                 continue
             try:
                 out = current.produce()
@@ -222,13 +242,13 @@ class LogsSource:
                 rel = self._current_file.rel if self._current_file else LOG_DIR
                 raise self._stream_error(rel, exc, "read") from exc
             if out:
-                return out
+                return self._current_file, current.offset, out
             if not current.done:
-                return b""
+                return None, 0, b""
             self._retire()
         # More files are waiting: ask the sender to call again rather than loop here.
         self._wake()
-        return b""
+        return None, 0, b""
 
     # -- choosing and opening files --------------------------------------------------------------
 
