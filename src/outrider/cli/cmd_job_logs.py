@@ -118,7 +118,7 @@ def logs(
     if lines is not None and lines < 0:
         raise CLIError("invalid size: -n takes a number of zero or more")
     client, ui = client_of(ctx), ui_of(ctx)
-    require_outrider(client, ["job logs"])
+    require_outrider(client, ["job logs"])  # Nomad has no such endpoint
     job = resolve_job(client, ui, job_id)
     params: dict[str, str | int | bool] = {
         **LineOptions(merged, since, False, grep).params(),

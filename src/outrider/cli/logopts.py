@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from outrider.cli.client import Client
-from outrider.cli.errors import CLIError
+from outrider.cli.errors import APIError, CLIError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -91,14 +91,24 @@ def line_options(*, merged: bool = True, timestamps: bool = True) -> Callable[[F
 
 
 def require_outrider(client: Client, flags: list[str]) -> None:
-    """Refuse ``flags`` when the agent at the address is not an Outrider agent (it would ignore them)."""
+    """Refuse ``flags`` when the agent at the address is not an Outrider agent (it would ignore them).
+
+    Outrider names itself in ``/v1/agent/self`` (``stats.outrider``). A token without
+    ``agent:read`` cannot ask: the options are then sent, as the user asked for them.
+    """
     if not flags:
         return
-    answer = client.get("/v1/agent/self") or {}
-    config = answer.get("config") if isinstance(answer, dict) else None
-    if isinstance(config, dict) and "outrider" in config:
+    try:
+        answer = client.get("/v1/agent/self") or {}
+    except APIError as exc:
+        if exc.status == 403:
+            return
+        raise
+    stats = answer.get("stats") if isinstance(answer, dict) else None
+    if isinstance(stats, dict) and "outrider" in stats:
         return
     raise CLIError(
-        f"{', '.join(flags)} need an Outrider agent, and the agent at {client.address} is not one",
+        f"{', '.join(flags)} {'needs' if len(flags) == 1 else 'need'} an Outrider agent, "
+        f"and the agent at {client.address} is not one",
         "leave the option out (pipe the output into grep, or use -tail -n instead of -since)",
     )
