@@ -18,10 +18,28 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert blocks[1].startswith("pip install '.[test]'") and "pytest" in blocks[1]
 
 
+def _ci_lines() -> list[str]:
+    """The lines CI runs: .ci/run's own, with each ``bash ci/<step>.sh`` it calls spliced in."""
+    lines: list[str] = []
+    for line in (ROOT / ".ci" / "run").read_text().splitlines():
+        line = line.strip()
+        step = re.fullmatch(r"bash (ci/[\w.-]+\.sh)", line)
+        if step:
+            lines += [s.strip() for s in (ROOT / step.group(1)).read_text().splitlines()]
+        else:
+            lines.append(line)
+    return lines
+
+
 def test_ci_runs_the_readme_test_command() -> None:
     test_command = code_blocks((ROOT / "README.md").read_text())[1]
-    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
-    assert test_command in ci_lines
+    assert test_command in _ci_lines()
+
+
+def test_every_ci_step_is_a_script_a_person_can_run() -> None:
+    steps = re.findall(r"^bash (ci/\S+)$", (ROOT / ".ci" / "run").read_text(), re.M)
+    assert steps and all((ROOT / step).is_file() for step in steps)
+    assert sorted(steps) == sorted(f"ci/{p.name}" for p in (ROOT / "ci").glob("*.sh"))
 
 
 def test_every_config_flag_is_documented() -> None:
