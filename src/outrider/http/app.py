@@ -31,6 +31,7 @@ from outrider.http import (
     routes_meta,
     routes_metrics,
     routes_node,
+    routes_openapi,
     routes_stats,
     routes_stream,
 )
@@ -55,6 +56,7 @@ ROUTE_MODULES: list[ModuleType] = [
     routes_jobs,
     routes_alloc,
     routes_acl,
+    routes_openapi,
 ]
 
 
