@@ -23,6 +23,7 @@ Examples::
 
     python -m bench.soak                       # 10 minutes, 1,000 followers
     python -m bench.soak --duration 180 --out /tmp/soak
+    python -m bench.soak --record              # and write the summary into bench/RESULTS.md
 """
 
 from __future__ import annotations
@@ -48,10 +49,13 @@ import psutil
 
 from bench.client import RawResponse, close_all, open_many
 from bench.launcher import LaunchedAgent, start_agent
+from bench.machine import describe, one_line
+from bench.report import SOAK_HEADING, replace_section
 from bench.scenarios._jobs import deregister, register, wait_allocation
 from bench.workspace import raise_fd_limit
 from outrider.fs.allocdir import build_alloc_dir
 
+RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
 JOB_ID = "soak-writer"
 TASK = "writer"
 STREAMED = "alloc/data/appended.log"
@@ -356,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
         deregister(agent.url, JOB_ID)
         code = agent.stop()
     print(summary)
+    if args.record and code == 0:
+        body = f"{SOAK_HEADING}\n\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {one_line(describe({}))}.\n\n{summary}"
+        RESULTS_MD.write_text(replace_section(RESULTS_MD.read_text(), SOAK_HEADING, body))
     print(f"agent exit code {code}; samples in {args.out}/samples.csv", file=sys.stderr)
     return 0 if code == 0 else 1
 
