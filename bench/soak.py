@@ -308,6 +308,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", default=None, help="where samples.csv and summary.md go (default: a new temp dir)"
     )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help=f"also write the summary into {RESULTS_MD} under {SOAK_HEADING!r}",
+    )
     args = parser.parse_args(argv)
     args.out = args.out or tempfile.mkdtemp(prefix="outrider-soak-")
     Path(args.out).mkdir(parents=True, exist_ok=True)
