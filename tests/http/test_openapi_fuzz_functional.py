@@ -50,7 +50,7 @@ from tests.runner.support import kill_leftovers, wait_for
 
 pytestmark = pytest.mark.functional
 
-EXAMPLES = int(os.environ.get("OUTRIDER_FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("OUTRIDER_FUZZ_EXAMPLES", "20"))
 REQUEST_TIMEOUT = 10.0
 JOB_ID = "fuzz-real"
 TASK = "say"
