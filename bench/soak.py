@@ -13,8 +13,9 @@ One agent (dev mode, loopback, the per-client connection cap off) serves:
   jobs, allocations, nodes, metrics, bad parameters (400) and unknown paths (404).
 
 Every ``--interval`` seconds it samples the agent's RSS, open descriptors, threads,
-child processes, and from ``/v1/metrics`` its open streams and requests in flight,
-into ``samples.csv``; ``summary.md`` gives each series' first, lowest, highest and last
+child processes and CPU use, from ``/v1/metrics`` its open streams and requests in
+flight, the load's p99 and longest answer time since the last sample, and the
+machine's load average, into ``samples.csv``; ``summary.md`` gives each series' first, lowest, highest and last
 value after the warm-up and its slope over the second half of the run, plus every error:
 a load answer other than the expected status, a refused or timed-out request, a
 follower that ended. Everything runs on 127.0.0.1 and stops by itself.
@@ -70,10 +71,15 @@ FIELDS = (
     "children",
     "streams",
     "in_flight",
+    "cpu_pct",
+    "p99_ms",
+    "max_ms",
+    "loadavg",
     "requests",
     "errors",
     "followers",
 )
+SERIES = ("rss_mb", "fds", "threads", "children", "streams", "in_flight", "cpu_pct", "p99_ms", "loadavg")
 
 
 @dataclass
@@ -83,6 +89,8 @@ class Load:
     sent: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    """Seconds each answered request took since the last sample."""
 
 
 async def call(host: str, port: int, method: str, path: str, body: bytes = b"", timeout: float = 10.0) -> int:
@@ -152,6 +160,7 @@ async def run_load(host: str, port: int, mix: list[Any], rate: float, until: flo
     async def one(method: str, path: str, body: bytes, expected: int | None) -> None:
         label = f"{method} {path.split('?')[0].rsplit('/', 1)[0] if 'fs/' in path else path.split('?')[0]}"
         try:
+            began = time.monotonic()
             if expected is None:
                 status = await leave_early(host, port, path)
                 expected = 200
@@ -160,6 +169,7 @@ async def run_load(host: str, port: int, mix: list[Any], rate: float, until: flo
         except (TimeoutError, OSError, IndexError, ValueError) as exc:
             load.errors[f"{label}: {type(exc).__name__}"] += 1
             return
+        load.latencies.append(time.monotonic() - began)
         load.statuses[str(status)] += 1
         if status != expected:
             load.errors[f"{label}: {status} (expected {expected})"] += 1
@@ -205,8 +215,14 @@ async def sample_loop(
 ) -> None:
     host, port = agent.host_port
     proc = psutil.Process(agent.proc.pid)
+    last_cpu, last_at = agent.cpu_seconds(), time.monotonic()
     while True:
         now = time.monotonic()
+        cpu = agent.cpu_seconds()
+        cpu_pct = 100 * (cpu - last_cpu) / max(now - last_at, 1e-3)
+        last_cpu, last_at = cpu, now
+        window = sorted(load.latencies)
+        load.latencies.clear()
         try:
             gauges = await asyncio.to_thread(metric_gauges, host, port)
         except OSError:
@@ -221,6 +237,12 @@ async def sample_loop(
                 "children": len(proc.children(recursive=True)),
                 "streams": gauges.get("outrider.stream.streams", math.nan),
                 "in_flight": gauges.get("outrider.http.requests_in_flight", math.nan),
+                "cpu_pct": round(cpu_pct, 1),
+                "p99_ms": round(1000 * window[min(len(window) - 1, int(len(window) * 0.99))], 1)
+                if window
+                else math.nan,
+                "max_ms": round(1000 * window[-1], 1) if window else math.nan,
+                "loadavg": round(os.getloadavg()[0], 2),
                 "requests": load.sent,
                 "errors": sum(load.errors.values()),
                 "followers": sum(1 for f in followers if not f.closed.done()),
@@ -232,6 +254,8 @@ async def sample_loop(
 
 
 def slope_per_minute(points: list[tuple[float, float]]) -> float:
+    """The least-squares slope of ``(seconds, value)`` points, per minute; NaN values are left out."""
+    points = [(t, v) for t, v in points if not math.isnan(v)]
     if len(points) < 2:
         return 0.0
     n = len(points)
@@ -253,8 +277,8 @@ def summarize(rows: list[dict[str, float]], load: Load, args: argparse.Namespace
         "| Series | after warm-up | lowest | highest | last | slope, second half (per minute) |",
         "|---|---|---|---|---|---|",
     ]
-    for name in ("rss_mb", "fds", "threads", "children", "streams", "in_flight"):
-        values = [r[name] for r in settled]
+    for name in SERIES:
+        values = [r[name] for r in settled if not math.isnan(r[name])] or [math.nan]
         lines.append(
             f"| {name} | {values[0]:g} | {min(values):g} | {max(values):g} | {values[-1]:g} | "
             f"{slope_per_minute([(r['t'], r[name]) for r in half]):+.2f} |"
