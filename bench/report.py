@@ -194,7 +194,39 @@ def write_markdown(path: Path, meta: dict[str, Any], outcomes: list[Outcome]) ->
         "the other core to the server under test. All traffic is on 127.0.0.1.",
         "",
     ]
-    path.write_text("\n".join(lines))
+    kept = hand_run_sections(path.read_text()) if path.exists() else ""
+    path.write_text("\n".join(lines) + (f"\n{kept}" if kept else ""))
+
+
+SOAK_HEADING = "## Soak"
+"""Written by ``python -m bench.soak --record``; a new suite run keeps it."""
+
+SUITE_HEADINGS = ("## Results", "## Servers compared", "## Reproducing")
+"""The sections this report writes; every other ``## `` section (the soak, the fleet and the
+logs scripts, run by hand) is kept as it is when the suite's tables are written again."""
+
+
+def hand_run_sections(text: str) -> str:
+    """Every ``## `` section of ``text`` that the suite's report does not write, in order."""
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    return "".join(section(text, h) for h in headings if h not in SUITE_HEADINGS)
+
+
+def section(text: str, heading: str) -> str:
+    """The ``heading`` section of a Markdown text (to the next ``## `` heading), or ``""``."""
+    start = text.find(f"\n{heading}\n")
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + len(heading) + 2)
+    return text[start + 1 : None if end < 0 else end + 1]
+
+
+def replace_section(text: str, heading: str, body: str) -> str:
+    """``text`` with its ``heading`` section replaced by ``body`` (appended when absent)."""
+    old = section(text, heading)
+    if old:
+        return text.replace(old, body, 1)
+    return text.rstrip("\n") + "\n\n" + body
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,6 +84,31 @@ def test_any_method_is_served(run: Callable[[Any], Any], agent: Agent) -> None:
     run(body())
 
 
+@pytest.mark.parametrize(
+    ("path", "status", "text"),
+    [
+        ("/v1/acl/token/a%0Ab", 400, "ACL support disabled"),
+        ("/v1/acl/policy/%0A", 400, "ACL support disabled"),
+        ("/v1/node/a%0Ab", 404, "node not found"),
+        ("/v1/job/a%0Ab", 404, "job not found"),
+        ("/v1/job/a%0Ab/summary", 404, "job not found"),
+        ("/v1/allocation/a%0Ab", 404, "alloc not found"),
+        ("/v1/no%0Asuch", 404, ""),
+    ],
+)
+def test_a_newline_in_a_path_reaches_the_handler(
+    run: Callable[[Any], Any], agent: Agent, path: str, status: int, text: str
+) -> None:
+    # Go's ServeMux hands the whole rest of the path to the handler; Starlette's own
+    # "Not Found" page must never answer.
+    async def body() -> None:
+        async with client(agent) as c:
+            resp = await c.get(path)
+            assert (resp.status_code, resp.text) == (status, text)
+
+    run(body())
+
+
 def test_operator_headers_on_errors_too(run: Callable[[Any], Any], tmp_path: Path) -> None:
     cfg = AgentConfig(data_dir=str(tmp_path), response_headers={"X-Served-By": "outrider"}).finalize()
     agent = Agent(cfg)

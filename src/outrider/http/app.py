@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 from types import ModuleType
 
@@ -31,6 +32,7 @@ from outrider.http import (
     routes_meta,
     routes_metrics,
     routes_node,
+    routes_openapi,
     routes_stats,
     routes_stream,
 )
@@ -57,6 +59,7 @@ ROUTE_MODULES: list[ModuleType] = [
     routes_jobs,
     routes_alloc,
     routes_acl,
+    routes_openapi,
 ]
 
 
@@ -74,6 +77,9 @@ def build_app(agent: Agent) -> Starlette:
     for module in ROUTE_MODULES:
         routes.extend(getattr(module, "ROUTES", []))
     routes.append(Route("/{rest:path}", _fallthrough, methods=ANY_METHOD))
+    for route in routes:
+        if isinstance(route, Route):
+            match_any_byte(route)
     proxy = FleetProxy(agent.node_id) if agent.fleet is not None else None
 
     @contextlib.asynccontextmanager
@@ -113,6 +119,18 @@ def build_app(agent: Agent) -> Starlette:
     app.state.agent = agent
     app.state.fleet_proxy = proxy
     return app
+
+
+def match_any_byte(route: Route) -> Route:
+    """Let the route's ``{name:path}`` parameters take a newline too.
+
+    Go's ``ServeMux`` hands everything under a prefix to its handler, whatever the
+    bytes (``/v1/job/a%0Ab`` is job ``a\\nb``); Starlette's path convertor is ``.*``,
+    which stops at a newline, so such a request would miss every route and get
+    Starlette's own ``404 Not Found``.
+    """
+    route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
+    return route
 
 
 async def _fallthrough(request: Request) -> Response:

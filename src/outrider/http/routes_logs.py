@@ -28,7 +28,8 @@ from outrider.fs.errors import PathEscapesError
 from outrider.fs.logfiles import LOG_DIR, LOG_TYPES, LogFile, has_log_files
 from outrider.fs.logtimes import TIMES_DIR
 from outrider.gostrconv import quote
-from outrider.http.errors import APIError
+from outrider.http.errors import APIError, invalid_method
+from outrider.http.methods import ANY_METHOD
 from outrider.http.prologue import (
     authorize,
     authorize_namespace,
@@ -330,6 +331,8 @@ async def job_logs(request: Request) -> StreamResponse:
 
     Outrider's own endpoint (no Nomad counterpart); read-logs on the job's namespace.
     """
+    if request.method not in ("GET", "HEAD"):
+        raise invalid_method()
     agent, query = begin(request)
     job_id: str = request.path_params["job_id"]
     # Undecodable bytes cannot name a namespace (as the jobs API reads it).
@@ -385,4 +388,4 @@ async def job_logs(request: Request) -> StreamResponse:
 FS_OPS: dict[str, Handler] = {"logs": fs_logs}  # type: ignore[dict-item]
 
 # Before the jobs API's /v1/job/{rest:path}, which answers every other method and path.
-ROUTES = [Route("/v1/job/{job_id:path}/logs", job_logs, methods=["GET"])]
+ROUTES = [Route("/v1/job/{job_id:path}/logs", job_logs, methods=ANY_METHOD)]
