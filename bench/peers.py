@@ -154,3 +154,40 @@ class BareApp:
         if self.proc is not None:
             stop_process(self.proc, 10)
             self.proc = None
+
+
+FLOOR_READY = re.compile(r"FLOOR at (http://[^\s]+)")
+
+
+class Floor:
+    """``python -m bench.floor``: followers served by a bare uvloop protocol, the floor of the stream scenarios."""
+
+    label = "floor (uvloop protocol)"
+
+    def __init__(self, root: Path, workdir: Path) -> None:
+        self.root = root
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, port = self.url.removeprefix("http://").rsplit(":", 1)
+        return host, int(port)
+
+    def start(self) -> Floor:
+        log = self.workdir / "floor.log"
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bench.floor", "--root", str(self.root)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=Path(__file__).parent.parent,
+            )
+        self.url = wait_ready(self.proc, log, FLOOR_READY, 30.0)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, 10)
+            self.proc = None
