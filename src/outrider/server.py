@@ -129,8 +129,14 @@ async def _serve_hypercorn(app: Any, sock: socket.socket, trigger: Any) -> None:
 async def _serve_uvicorn(app: Any, sock: socket.socket, trigger: Any) -> None:
     import uvicorn
 
+    # No ``server: uvicorn`` header: Nomad's Go HTTP server sends none, nor does hypercorn here.
     config = uvicorn.Config(
-        app, lifespan="on", access_log=False, log_config=None, timeout_graceful_shutdown=3
+        app,
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=3,
+        server_header=False,
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -151,6 +157,11 @@ async def _serve_granian(app: Any, sock: socket.socket, trigger: Any, header_tim
     # Rust runtime does the HTTP I/O. It normally binds host:port itself; handing it
     # our listening socket keeps "accepting before the ready line" true. It closes the
     # descriptor it is given, so it gets a duplicate and ``sock`` stays ours to close.
+    # granian has no public way to serve a pre-bound socket (neither ``Server`` nor its
+    # CLI takes a descriptor: upstream issue emmett-framework/granian#786, pull request
+    # #848 still open), so this reaches into ``granian._granian`` and overrides
+    # ``_init_shared_socket``. That is why granian is not the default and its version
+    # is pinned to the minor release tested (pyproject.toml).
     try:
         from granian._granian import SocketHolder
         from granian.constants import HTTPModes, Interfaces
