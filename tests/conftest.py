@@ -20,12 +20,13 @@ from tests.runner.support import kill_leftovers
 # ``pytest --server NAME`` (or ``OUTRIDER_TEST_SERVER=NAME pytest``) serves every test agent
 # that does not pick its own with NAME.
 _server: str | None = None
+_SERVERS = ("hypercorn", "uvicorn", "granian")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--server",
-        choices=("hypercorn", "uvicorn", "granian"),
+        choices=_SERVERS,
         default=os.environ.get("OUTRIDER_TEST_SERVER") or None,
         help="HTTP server of the test agents (default: $OUTRIDER_TEST_SERVER, else the agent's own default)",
     )
@@ -34,6 +35,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     global _server
     _server = config.getoption("--server")
+    if _server is not None and _server not in _SERVERS:
+        raise pytest.UsageError(f"OUTRIDER_TEST_SERVER={_server!r}: choose one of {', '.join(_SERVERS)}")
 
 
 @dataclass
