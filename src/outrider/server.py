@@ -100,10 +100,12 @@ async def serve_asgi(
     if server not in ("hypercorn", "uvicorn"):
         raise SystemExit(f"server {server!r} is not supported; use hypercorn, uvicorn or granian")
     serve_with = _serve_hypercorn if server == "hypercorn" else _serve_uvicorn
-    if limits is None or not (limits.http_max_conns_per_client or limits.http_read_header_timeout):
+    unlimited = limits is None or not (limits.http_max_conns_per_client or limits.http_read_header_timeout)
+    if unlimited and server == "hypercorn":
         await serve_with(app, sock, shutdown_trigger)
         return
-    guard = ConnectionGuard(limits)
+    # uvicorn's parser bounds no request head: the guard's head-size cap stands in for it.
+    guard = ConnectionGuard(limits or Limits(http_max_conns_per_client=0, http_read_header_timeout=0))
     with guard.installed(asyncio.get_running_loop(), sock):
         await serve_with(guard.asgi(app), sock, shutdown_trigger)
 
