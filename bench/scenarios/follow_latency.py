@@ -137,32 +137,20 @@ async def _measure_count(ctx: Context, server: str, agents: dict[str, Followed],
     missed = {label: int(sum(samples[label].get("missed", []))) for label in groups}
     rows = []
     for name, _ in QUANTILES:
-        rows.append(
-            Row(
-                scenario="follow_latency",
-                case=f"{n:,} follower{'s' if n > 1 else ''}",
-                server=server,
-                metric=f"{name} append -> frame",
-                unit="ms",
-                better="lower",
-                outrider=Side("outrider", samples["outrider"][name]),
-                peer=Side("pure-Python twin", samples["pure"][name]),
-                checks={"appends_per_run": appends, "missed_frames": missed},
+        for peer, peer_label in (("pure", "pure-Python twin"), ("floor", FLOOR_LABEL)):
+            rows.append(
+                Row(
+                    scenario="follow_latency",
+                    case=f"{n:,} follower{'s' if n > 1 else ''}",
+                    server=server,
+                    metric=f"{name} append -> frame",
+                    unit="ms",
+                    better="lower",
+                    outrider=Side("outrider", samples["outrider"][name]),
+                    peer=Side(peer_label, samples[peer][name]),
+                    checks={"appends_per_run": appends, "missed_frames": missed},
+                )
             )
-        )
-        rows.append(
-            Row(
-                scenario="follow_latency",
-                case=f"{n:,} follower{'s' if n > 1 else ''}",
-                server=server,
-                metric=f"{name} append -> frame",
-                unit="ms",
-                better="lower",
-                outrider=Side("outrider", samples["outrider"][name]),
-                peer=Side(FLOOR_LABEL, samples["floor"][name]),
-                checks={"appends_per_run": appends, "missed_frames": missed},
-            )
-        )
     return rows
 
 
