@@ -1,4 +1,4 @@
-"""Run the ASGI app under hypercorn (default), uvicorn or granian, on a socket bound before the ready line."""
+"""Run the ASGI app under uvicorn (default), hypercorn or granian, on a socket bound before the ready line."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-async def serve(agent: Agent, sock: socket.socket, server: str = "hypercorn") -> None:
+async def serve(agent: Agent, sock: socket.socket, server: str = "uvicorn") -> None:
     """Serve until SIGINT or SIGTERM, then close streams, stop services and flush state."""
     app = build_app(agent)
     loop = asyncio.get_running_loop()

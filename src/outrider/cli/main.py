@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         "--meta", action="append", default=[], metavar="KEY=VALUE", help="static node metadata"
     )
     agent.add_argument("--acl-enabled", action="store_true", default=None, help="enforce ACLs")
-    agent.add_argument("--server", choices=SERVERS, help="ASGI server (default hypercorn)")
+    agent.add_argument("--server", choices=SERVERS, help="ASGI server (default uvicorn)")
     agent.add_argument("--watcher", choices=WATCHERS, help="file-change detection (default auto)")
     agent.add_argument("--log-level", metavar="LEVEL", help="debug, info, warn or error")
     agent.add_argument("--log-json", action="store_true", default=None, help="write logs as JSON lines")
