@@ -3,7 +3,7 @@
 Examples::
 
     python -m bench                      # the full suite (< 15 min), every installed server
-    python -m bench --quick              # < 2 min, hypercorn only, smaller files
+    python -m bench --quick              # < 2 min, uvicorn (the default) only, smaller files
     python -m bench --smoke --out /tmp/b # a few seconds per scenario; what CI runs
     python -m bench --scenarios cat,readat --servers hypercorn,granian
 """
@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--servers",
         metavar="A,B",
-        help="ASGI servers for the HTTP scenarios (default: every installed one; --quick: hypercorn)",
+        help="ASGI servers for the HTTP scenarios (default: every installed one; --quick: uvicorn, the default)",
     )
     parser.add_argument(
         "--out",

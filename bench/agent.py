@@ -26,7 +26,7 @@ def http_get(url: str, timeout: float = 10.0) -> tuple[int, bytes]:
 class AgentProcess(LaunchedAgent):
     """An agent under measurement: its server, its core and the optional endpoints it serves."""
 
-    server: str = "hypercorn"
+    server: str = "uvicorn"
     pure: bool = False
     capabilities: dict[str, str | None] = field(default_factory=dict)
     """Capability name -> None when served, else why it is not."""

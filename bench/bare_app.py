@@ -51,7 +51,7 @@ async def _serve(server: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bare_app", description=__doc__)
-    parser.add_argument("--server", choices=SERVERS, default="hypercorn")
+    parser.add_argument("--server", choices=SERVERS, default="uvicorn")
     args = parser.parse_args()
     uvloop.run(_serve(args.server))
 

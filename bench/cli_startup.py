@@ -14,7 +14,7 @@ of ``--runs``):
 Then ``python -X importtime`` of ``alloc logs`` gives the import cost of the CLI
 path (the sum over every module it imported beyond the bare interpreter's) and its
 ten most expensive modules, and checks that the agent's stack (starlette, uvloop,
-hypercorn, the agent itself) stays out of it. The report is Markdown on stdout;
+uvicorn, hypercorn, the agent itself) stays out of it. The report is Markdown on stdout;
 ``--json FILE`` also writes every sample.
 """
 
@@ -32,7 +32,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_MS = 150.0
-FORBIDDEN = ("starlette", "uvloop", "hypercorn", "outrider.agent", "outrider.http", "outrider.runner", "hcl2")
+FORBIDDEN = (
+    "starlette",
+    "uvloop",
+    "hypercorn",
+    "uvicorn",
+    "outrider.agent",
+    "outrider.http",
+    "outrider.runner",
+    "hcl2",
+)
 
 
 def _env() -> dict[str, str]:

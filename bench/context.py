@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from bench.agent import AgentPool
 from bench.model import Row
-from bench.peers import BareApp, Nginx
+from bench.peers import BareApp, Floor, Nginx
 from bench.plan import Plan
 from bench.workspace import Workspace
 
@@ -39,6 +39,7 @@ class Context:
     agents: AgentPool
     _nginx: Nginx | None = None
     _bare: dict[str, BareApp] = field(default_factory=dict)
+    _floor: Floor | None = None
 
     def nginx(self) -> Nginx:
         """nginx over the workspace's alloc dir, started on first use."""
@@ -53,8 +54,17 @@ class Context:
             app = self._bare[server] = BareApp(server, self.ws.root).start()
         return app
 
+    def floor(self) -> Floor:
+        """The floor of the stream scenarios (:mod:`bench.floor`) over the workspace's allocation, started on first use."""
+        if self._floor is None:
+            self._floor = Floor(self.ws.alloc_path, self.ws.root).start()
+        return self._floor
+
     def close(self) -> None:
         self.agents.stop_all()
+        if self._floor is not None:
+            self._floor.stop()
+            self._floor = None
         for app in self._bare.values():
             app.stop()
         self._bare.clear()

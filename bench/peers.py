@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Self
 
 from bench.launcher import StartError, stop_process, wait_ready
 
@@ -122,35 +123,60 @@ class Nginx:
             self.proc = None
 
 
-BARE_READY = re.compile(r"BARE APP at (http://[^\s]+)")
+class ModulePeer:
+    """A peer run as ``python -m MODULE ARGS`` from the repository root, ready once it prints its URL."""
 
-
-class BareApp:
-    """``python -m bench.bare_app``: one Starlette route returning a constant, on the agent's server code."""
-
-    def __init__(self, server: str, workdir: Path) -> None:
-        self.server = server
-        self.workdir = workdir
+    def __init__(self, args: list[str], ready: re.Pattern[str], log: Path) -> None:
+        self.args = args
+        self.ready = ready
+        self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
 
     @property
-    def label(self) -> str:
-        return f"bare Starlette ({self.server})"
+    def host_port(self) -> tuple[str, int]:
+        host, port = self.url.removeprefix("http://").rsplit(":", 1)
+        return host, int(port)
 
-    def start(self) -> BareApp:
-        log = self.workdir / f"bare-{self.server}.log"
-        with open(log, "wb") as out:
+    def start(self) -> Self:
+        with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.bare_app", "--server", self.server],
+                [sys.executable, "-m", *self.args],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 cwd=Path(__file__).parent.parent,
             )
-        self.url = wait_ready(self.proc, log, BARE_READY, 30.0)
+        self.url = wait_ready(self.proc, self.log, self.ready, 30.0)
         return self
 
     def stop(self) -> None:
         if self.proc is not None:
             stop_process(self.proc, 10)
             self.proc = None
+
+
+BARE_READY = re.compile(r"BARE APP at (http://[^\s]+)")
+
+
+class BareApp(ModulePeer):
+    """``python -m bench.bare_app``: one Starlette route returning a constant, on the agent's server code."""
+
+    def __init__(self, server: str, workdir: Path) -> None:
+        super().__init__(["bench.bare_app", "--server", server], BARE_READY, workdir / f"bare-{server}.log")
+        self.server = server
+
+    @property
+    def label(self) -> str:
+        return f"bare Starlette ({self.server})"
+
+
+FLOOR_READY = re.compile(r"FLOOR at (http://[^\s]+)")
+
+
+class Floor(ModulePeer):
+    """``python -m bench.floor``: followers served by a bare uvloop protocol, the floor of the stream scenarios."""
+
+    label = "floor (uvloop protocol)"
+
+    def __init__(self, root: Path, workdir: Path) -> None:
+        super().__init__(["bench.floor", "--root", str(root)], FLOOR_READY, workdir / "floor.log")

@@ -19,17 +19,13 @@ from bench.plan import Plan, human_bytes
 from bench.tools import ensure_tools
 from bench.workspace import Workspace, raise_fd_limit
 
-DEFAULT_SERVER = "hypercorn"
-OPTIONAL_SERVERS = {"uvicorn": "uvicorn", "granian": "granian"}
+DEFAULT_SERVER = "uvicorn"
+SERVER_MODULES = {"hypercorn": "hypercorn", "uvicorn": "uvicorn", "granian": "granian"}
 
 
 def installed_servers() -> list[str]:
-    """hypercorn (a dependency) and whichever optional servers are importable."""
-    found = [DEFAULT_SERVER]
-    found += [
-        name for name, module in OPTIONAL_SERVERS.items() if importlib.util.find_spec(module) is not None
-    ]
-    return found
+    """Every server whose package is importable (hypercorn and uvicorn are dependencies, granian an extra)."""
+    return [name for name, module in SERVER_MODULES.items() if importlib.util.find_spec(module) is not None]
 
 
 def _run_one(ctx: Context, scenario: Scenario, server: str) -> Outcome:

@@ -17,22 +17,26 @@ from bench.launcher import start_agent as launch_agent
 from outrider.fs.allocdir import build_alloc_dir
 from tests.runner.support import kill_leftovers
 
-# ``pytest --server NAME`` serves every test agent that does not pick its own with NAME.
+# ``pytest --server NAME`` (or ``OUTRIDER_TEST_SERVER=NAME pytest``) serves every test agent
+# that does not pick its own with NAME.
 _server: str | None = None
+_SERVERS = ("hypercorn", "uvicorn", "granian")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--server",
-        choices=("hypercorn", "uvicorn", "granian"),
-        default=None,
-        help="HTTP server of the test agents (default: the agent's own, hypercorn)",
+        choices=_SERVERS,
+        default=os.environ.get("OUTRIDER_TEST_SERVER") or None,
+        help="HTTP server of the test agents (default: $OUTRIDER_TEST_SERVER, else the agent's own default)",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     global _server
     _server = config.getoption("--server")
+    if _server is not None and _server not in _SERVERS:
+        raise pytest.UsageError(f"OUTRIDER_TEST_SERVER={_server!r}: choose one of {', '.join(_SERVERS)}")
 
 
 @dataclass

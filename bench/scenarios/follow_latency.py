@@ -6,24 +6,36 @@ import asyncio
 import os
 import random
 import time
+from typing import Protocol
 
 import uvloop
 
-from bench.agent import AgentProcess
 from bench.client import OnBody, RawResponse, close_all, open_many
 from bench.context import Context, Scenario
 from bench.model import Row, Side
+from bench.peers import Floor
 from bench.scenarios._followers import follow_path, percentile
 from bench.tools import ToolError
 
 APPEND_TIMEOUT = 2.0
+FLOOR_LABEL = Floor.label
 QUANTILES = (("p50", 50.0), ("p99", 99.0), ("p999", 99.9))
 
 
-class FollowerGroup:
-    """N followers of one file on one agent, kept open across rounds; each round appends and times."""
+class Followed(Protocol):
+    """What serves the followers: an agent or the floor (:class:`bench.peers.Floor`)."""
 
-    def __init__(self, agent: AgentProcess, alloc_id: str, rel: str, path: str, n: int) -> None:
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def host_port(self) -> tuple[str, int]: ...
+
+
+class FollowerGroup:
+    """N followers of one file on one agent (or the floor), kept open across rounds; each round appends and times."""
+
+    def __init__(self, agent: Followed, alloc_id: str, rel: str, path: str, n: int) -> None:
         self.agent, self.alloc_id, self.rel, self.path, self.n = agent, alloc_id, rel, path, n
         self.armed = [False] * n
         self.arrivals: list[int] = []
@@ -83,14 +95,18 @@ class FollowerGroup:
 
 
 def measure(ctx: Context, server: str) -> list[Row]:
-    agents = {"outrider": ctx.agents.get(server), "pure": ctx.agents.get(server, pure=True)}
+    agents: dict[str, Followed] = {
+        "outrider": ctx.agents.get(server),
+        "pure": ctx.agents.get(server, pure=True),
+        "floor": ctx.floor(),
+    }
     rows = []
     for n in ctx.plan.follower_counts:
         rows += uvloop.run(_measure_count(ctx, server, agents, n))
     return rows
 
 
-async def _measure_count(ctx: Context, server: str, agents: dict[str, AgentProcess], n: int) -> list[Row]:
+async def _measure_count(ctx: Context, server: str, agents: dict[str, Followed], n: int) -> list[Row]:
     ws = ctx.ws
     appends = max(20, ctx.plan.latency_samples // n)
     groups = {}
@@ -121,26 +137,27 @@ async def _measure_count(ctx: Context, server: str, agents: dict[str, AgentProce
     missed = {label: int(sum(samples[label].get("missed", []))) for label in groups}
     rows = []
     for name, _ in QUANTILES:
-        rows.append(
-            Row(
-                scenario="follow_latency",
-                case=f"{n:,} follower{'s' if n > 1 else ''}",
-                server=server,
-                metric=f"{name} append -> frame",
-                unit="ms",
-                better="lower",
-                outrider=Side("outrider", samples["outrider"][name]),
-                peer=Side("pure-Python twin", samples["pure"][name]),
-                checks={"appends_per_run": appends, "missed_frames": missed},
+        for peer, peer_label in (("pure", "pure-Python twin"), ("floor", FLOOR_LABEL)):
+            rows.append(
+                Row(
+                    scenario="follow_latency",
+                    case=f"{n:,} follower{'s' if n > 1 else ''}",
+                    server=server,
+                    metric=f"{name} append -> frame",
+                    unit="ms",
+                    better="lower",
+                    outrider=Side("outrider", samples["outrider"][name]),
+                    peer=Side(peer_label, samples[peer][name]),
+                    checks={"appends_per_run": appends, "missed_frames": missed},
+                )
             )
-        )
     return rows
 
 
 SCENARIO = Scenario(
     name="follow_latency",
     title="follow latency",
-    peer="the agent on its pure-Python twins (OUTRIDER_PURE=1)",
+    peer="the agent on its pure-Python twins (OUTRIDER_PURE=1); the floor (`bench/floor.py`)",
     needs=("stream",),
     per_server=True,
     measure=measure,
@@ -150,6 +167,9 @@ SCENARIO = Scenario(
         "after an irregular 1-4 ms gap; both contenders' followers stay open for all rounds. Latency is append (before `write`) to frame arrival in the "
         "client, p50/p99/p999 per run, median over runs, at 1, 100 and 1,000 followers. The "
         "client is one asyncio process, so at 1,000 followers the last arrivals include its own "
-        "time to read 1,000 sockets, for both contenders alike. Peer: the pure-Python twin."
+        "time to read 1,000 sockets, for all contenders alike. Peers: the pure-Python twin, and the floor "
+        "(`bench/floor.py`): a bare uvloop `asyncio.Protocol` server that frames each append once with "
+        "the same framer and writes the same chunk to every follower's transport, the least Python on "
+        "uvloop can do; Outrider/floor is the figure to drive down."
     ),
 )

@@ -161,7 +161,7 @@ class AgentConfig:
     # loopback names and addresses.
     http_api_allowed_hosts: list[str] = field(default_factory=list)
     collection_interval: float = 1.0
-    server: str = "hypercorn"
+    server: str = "uvicorn"
     watcher: str = "auto"
     # Seconds between stats of polled files (the reference's change-poll interval).
     poll_interval: float = 0.25

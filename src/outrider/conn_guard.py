@@ -10,6 +10,11 @@ connection's start, then from the first byte of each later request, as Go's
 ``ReadHeaderTimeout`` does; the ASGI side (:meth:`ConnectionGuard.asgi`) says
 when a request has reached the app and when it is done.
 
+The guard also bounds a request head's size at :data:`MAX_HEAD_BYTES`: past it the
+client gets Go's raw 431 (``net/http/server.go`` ``readRequest``) and the connection
+is closed. hypercorn's h11 has its own limit (16 KiB); uvicorn's httptools parser
+has none, so under uvicorn the guard is installed whatever the limits.
+
 granian accepts in its own runtime, out of the event loop's reach. Under it the
 cap counts the requests each client has in flight (:class:`RequestCap`), and
 granian's own header-read timeout (which also closes idle connections) is set.
@@ -32,13 +37,37 @@ from outrider.connlimit import TOO_MANY_MESSAGE, TOO_MANY_RESPONSE, PerClientLim
 log = logging.getLogger("outrider.http")
 
 ProtocolFactory = Callable[[], asyncio.BaseProtocol]
+
+MAX_HEAD_BYTES = 64 * 1024
+"""The largest request head (request line and headers) a guarded connection passes on."""
+
+_HEAD_END = b"\r\n\r\n"
+_TOO_LARGE_MESSAGE = "431 Request Header Fields Too Large"
+TOO_LARGE_RESPONSE = (
+    "HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "Connection: close\r\n\r\n"
+    f"{_TOO_LARGE_MESSAGE}"
+).encode()
+"""What Go's HTTP server answers a head over its limit (``net/http/server.go`` ``errTooLarge``)."""
 Peer = tuple[str, int]
 
 
 class GuardedProtocol(asyncio.Protocol):
     """A server's protocol for one connection, behind the cap and the header-read deadline."""
 
-    __slots__ = ("_address", "_admitted", "_busy", "_guard", "_inner", "_peer", "_timer", "_transport")
+    __slots__ = (
+        "_address",
+        "_admitted",
+        "_busy",
+        "_guard",
+        "_head",
+        "_inner",
+        "_peer",
+        "_tail",
+        "_timer",
+        "_transport",
+    )
 
     def __init__(self, guard: ConnectionGuard, inner: asyncio.Protocol) -> None:
         self._guard = guard
@@ -49,6 +78,10 @@ class GuardedProtocol(asyncio.Protocol):
         self._admitted = False
         self._busy = 0
         self._timer: asyncio.TimerHandle | None = None
+        # Bytes of the request head read so far, or -1 once its end was seen (until the
+        # request is done); ``_tail`` keeps the last bytes, for an end split across reads.
+        self._head = 0
+        self._tail = b""
 
     def connection_made(self, transport: Any) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, only alike.
@@ -77,7 +110,29 @@ class GuardedProtocol(asyncio.Protocol):
         if not self._busy and self._timer is None:
             # The first bytes of the next request: its head must now arrive in time.
             self._arm()
+        if self._head >= 0 and not self._head_fits(data):
+            log.debug("refusing a request head over the size limit", extra={"peer": self._peer})
+            self._head = -2
+            self._transport.write(TOO_LARGE_RESPONSE)
+            self._transport.close()
+            return
+        if self._head == -2:
+            return
         self._inner.data_received(data)
+
+    def _head_fits(self, data: bytes) -> bool:
+        """Count ``data`` into the head being read; False once the head is over the limit."""
+        end = data.find(_HEAD_END)
+        if end < 0 and _HEAD_END in self._tail + data[:3]:
+            end = 0
+        if end >= 0:
+            size = self._head + end
+            self._head = -1
+            self._tail = b""
+            return size <= MAX_HEAD_BYTES
+        self._head += len(data)
+        self._tail = (self._tail + data)[-3:]
+        return self._head <= MAX_HEAD_BYTES
 
     def eof_received(self) -> bool | None:
         return self._inner.eof_received() if self._admitted else None
@@ -109,6 +164,8 @@ class GuardedProtocol(asyncio.Protocol):
 
     def request_finished(self) -> None:
         self._busy -= 1
+        if not self._busy and self._head == -1:
+            self._head = 0
 
     def _arm(self) -> None:
         timeout = self._guard.header_timeout
@@ -170,8 +227,6 @@ class ConnectionGuard:
 
     def asgi(self, app: ASGIApp) -> ASGIApp:
         """``app``, telling each connection when a request reached it and when it was done."""
-        if self.header_timeout <= 0:
-            return app
         connections = self.connections
 
         async def guarded(scope: Scope, receive: Receive, send: Send) -> None:

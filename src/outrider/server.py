@@ -1,4 +1,4 @@
-"""Run the ASGI app under hypercorn (default), uvicorn or granian, on a socket bound before the ready line."""
+"""Run the ASGI app under uvicorn (default), hypercorn or granian, on a socket bound before the ready line."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-async def serve(agent: Agent, sock: socket.socket, server: str = "hypercorn") -> None:
+async def serve(agent: Agent, sock: socket.socket, server: str = "uvicorn") -> None:
     """Serve until SIGINT or SIGTERM, then close streams, stop services and flush state."""
     app = build_app(agent)
     loop = asyncio.get_running_loop()
@@ -103,10 +103,12 @@ async def serve_asgi(
     if server not in ("hypercorn", "uvicorn"):
         raise SystemExit(f"server {server!r} is not supported; use hypercorn, uvicorn or granian")
     serve_with = _serve_hypercorn if server == "hypercorn" else _serve_uvicorn
-    if limits is None or not (limits.http_max_conns_per_client or limits.http_read_header_timeout):
+    unlimited = limits is None or not (limits.http_max_conns_per_client or limits.http_read_header_timeout)
+    if unlimited and server == "hypercorn":
         await serve_with(app, sock, shutdown_trigger)
         return
-    guard = ConnectionGuard(limits, exempt)
+    # uvicorn's parser bounds no request head: the guard's head-size cap stands in for it.
+    guard = ConnectionGuard(limits or Limits(http_max_conns_per_client=0, http_read_header_timeout=0), exempt)
     with guard.installed(asyncio.get_running_loop(), sock):
         await serve_with(guard.asgi(app), sock, shutdown_trigger)
 
@@ -132,8 +134,14 @@ async def _serve_hypercorn(app: Any, sock: socket.socket, trigger: Any) -> None:
 async def _serve_uvicorn(app: Any, sock: socket.socket, trigger: Any) -> None:
     import uvicorn
 
+    # No ``server: uvicorn`` header: Nomad's Go HTTP server sends none, nor does hypercorn here.
     config = uvicorn.Config(
-        app, lifespan="on", access_log=False, log_config=None, timeout_graceful_shutdown=3
+        app,
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=3,
+        server_header=False,
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -154,6 +162,11 @@ async def _serve_granian(app: Any, sock: socket.socket, trigger: Any, header_tim
     # Rust runtime does the HTTP I/O. It normally binds host:port itself; handing it
     # our listening socket keeps "accepting before the ready line" true. It closes the
     # descriptor it is given, so it gets a duplicate and ``sock`` stays ours to close.
+    # granian has no public way to serve a pre-bound socket (neither ``Server`` nor its
+    # CLI takes a descriptor: upstream issue emmett-framework/granian#786, pull request
+    # #848 still open), so this reaches into ``granian._granian`` and overrides
+    # ``_init_shared_socket``. That is why granian is not the default and its version
+    # is pinned to the minor release tested (pyproject.toml).
     try:
         from granian._granian import SocketHolder
         from granian.constants import HTTPModes, Interfaces

@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         help="a NATS server of the fleet (repeatable; a comma-separated list works too)",
     )
     agent.add_argument("--advertise", metavar="URL", help="the URL other fleet members reach this agent at")
-    agent.add_argument("--server", choices=SERVERS, help="ASGI server (default hypercorn)")
+    agent.add_argument("--server", choices=SERVERS, help="ASGI server (default uvicorn)")
     agent.add_argument("--watcher", choices=WATCHERS, help="file-change detection (default auto)")
     agent.add_argument("--log-level", metavar="LEVEL", help="debug, info, warn or error")
     agent.add_argument("--log-json", action="store_true", default=None, help="write logs as JSON lines")
