@@ -5,7 +5,7 @@ Examples::
     python -m bench                      # the full suite (< 15 min), every installed server
     python -m bench --quick              # < 2 min, uvicorn (the default) only, smaller files
     python -m bench --smoke --out /tmp/b # a few seconds per scenario; what CI runs
-    python -m bench --scenarios cat,readat --servers hypercorn,granian
+    python -m bench --scenarios cat,readat --servers uvicorn,hypercorn
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A bare Starlette app, one route returning a constant, served exactly as the agent is served.
 
-``python -m bench.bare_app --server hypercorn|uvicorn|granian`` binds a free
+``python -m bench.bare_app --server uvicorn|hypercorn`` binds a free
 loopback port with :func:`outrider.server.bind_socket`, prints ``BARE APP at
 <url>`` and serves on uvloop through :func:`outrider.server.serve_asgi` until
 SIGTERM. It is the "same server, no Outrider" baseline of the small-endpoint

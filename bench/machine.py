@@ -16,7 +16,6 @@ PACKAGES = (
     "outrider",
     "hypercorn",
     "uvicorn",
-    "granian",
     "uvloop",
     "starlette",
     "orjson",

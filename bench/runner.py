@@ -20,11 +20,11 @@ from bench.tools import ensure_tools
 from bench.workspace import Workspace, raise_fd_limit
 
 DEFAULT_SERVER = "uvicorn"
-SERVER_MODULES = {"hypercorn": "hypercorn", "uvicorn": "uvicorn", "granian": "granian"}
+SERVER_MODULES = {"hypercorn": "hypercorn", "uvicorn": "uvicorn"}
 
 
 def installed_servers() -> list[str]:
-    """Every server whose package is importable (hypercorn and uvicorn are dependencies, granian an extra)."""
+    """Every server whose package is importable (both are dependencies of the agent)."""
     return [name for name, module in SERVER_MODULES.items() if importlib.util.find_spec(module) is not None]
 
 

@@ -14,13 +14,14 @@ import pytest
 from bench.launcher import LaunchedAgent
 from bench.launcher import start_agent as launch_agent
 
+from outrider.config import SERVERS
 from outrider.fs.allocdir import build_alloc_dir
 from tests.runner.support import kill_leftovers
 
 # ``pytest --server NAME`` (or ``OUTRIDER_TEST_SERVER=NAME pytest``) serves every test agent
 # that does not pick its own with NAME.
 _server: str | None = None
-_SERVERS = ("hypercorn", "uvicorn", "granian")
+_SERVERS = SERVERS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

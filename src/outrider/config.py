@@ -20,7 +20,7 @@ from typing import Any
 DEFAULT_HTTP_PORT = 4646
 DEFAULT_BIND = "0.0.0.0"
 DEV_BIND = "127.0.0.1"
-SERVERS = ("hypercorn", "uvicorn", "granian")
+SERVERS = ("uvicorn", "hypercorn")
 WATCHERS = ("auto", "inotify", "poll")
 # Nomad's log levels (``command/agent/log_levels.go``); "warning" is Python's spelling of warn.
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error")

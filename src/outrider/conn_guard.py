@@ -14,10 +14,6 @@ The guard also bounds a request head's size at :data:`MAX_HEAD_BYTES`: past it t
 client gets Go's raw 431 (``net/http/server.go`` ``readRequest``) and the connection
 is closed. hypercorn's h11 has its own limit (16 KiB); uvicorn's httptools parser
 has none, so under uvicorn the guard is installed whatever the limits.
-
-granian accepts in its own runtime, out of the event loop's reach. Under it the
-cap counts the requests each client has in flight (:class:`RequestCap`), and
-granian's own header-read timeout (which also closes idle connections) is set.
 """
 
 from __future__ import annotations
@@ -32,7 +28,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from outrider.config import Limits
-from outrider.connlimit import TOO_MANY_MESSAGE, TOO_MANY_RESPONSE, PerClientLimit
+from outrider.connlimit import TOO_MANY_RESPONSE, PerClientLimit
 
 log = logging.getLogger("outrider.http")
 
@@ -242,37 +238,3 @@ class ConnectionGuard:
                 conn.request_finished()
 
         return guarded
-
-
-class RequestCap:
-    """The per-client cap where the server accepts out of reach (granian): requests in flight per client."""
-
-    def __init__(self, app: ASGIApp, limits: Limits, exempt: Callable[[str], bool] | None = None) -> None:
-        self.app = app
-        self.limit = PerClientLimit(limits.http_max_conns_per_client, exempt)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        client = scope.get("client")
-        address = str(client[0]) if client else ""
-        if not self.limit.admit(address):
-            self.limit.note_refused(address)
-            await _too_many(send)
-            return
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.limit.release(address)
-
-
-async def _too_many(send: Send) -> None:
-    body = TOO_MANY_MESSAGE.encode()
-    headers = [
-        (b"content-type", b"text/plain"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": 429, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

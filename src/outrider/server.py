@@ -1,11 +1,15 @@
-"""Run the ASGI app under uvicorn (default), hypercorn or granian, on a socket bound before the ready line."""
+"""Run the ASGI app under uvicorn (default) or hypercorn, on a socket bound before the ready line.
+
+granian is not offered, though it is fast: it has no public way to serve a socket bound
+before the ready line (upstream issue emmett-framework/granian#786), and it answers
+malformed requests itself with bare 400s, not Nomad's error texts.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
 import logging
-import os
 import signal
 import socket
 from collections.abc import Awaitable, Callable
@@ -13,7 +17,7 @@ from typing import Any
 
 from outrider.agent import Agent
 from outrider.config import Limits
-from outrider.conn_guard import ConnectionGuard, RequestCap
+from outrider.conn_guard import ConnectionGuard
 from outrider.http.app import build_app
 
 log = logging.getLogger("outrider.server")
@@ -27,7 +31,6 @@ GRACEFUL_TIMEOUT = 3.0
 _SERVER_MODULES = {
     "hypercorn": ("hypercorn.asyncio", "hypercorn"),
     "uvicorn": ("uvicorn", "uvicorn"),
-    "granian": ("granian.server.embed", "granian"),
 }
 
 
@@ -94,14 +97,8 @@ async def serve_asgi(
     suite serves its bare constant app through this too, so both sides of a
     comparison run on the same server code.
     """
-    if server == "granian":
-        header_timeout = limits.http_read_header_timeout if limits else None
-        if limits is not None and limits.http_max_conns_per_client:
-            app = RequestCap(app, limits, exempt)
-        await _serve_granian(app, sock, shutdown_trigger, header_timeout)
-        return
     if server not in ("hypercorn", "uvicorn"):
-        raise SystemExit(f"server {server!r} is not supported; use hypercorn, uvicorn or granian")
+        raise SystemExit(f"server {server!r} is not supported; use uvicorn or hypercorn")
     serve_with = _serve_hypercorn if server == "hypercorn" else _serve_uvicorn
     unlimited = limits is None or not (limits.http_max_conns_per_client or limits.http_read_header_timeout)
     if unlimited and server == "hypercorn":
@@ -155,71 +152,3 @@ async def _serve_uvicorn(app: Any, sock: socket.socket, trigger: Any) -> None:
         await server.serve(sockets=[sock])
     finally:
         watcher.cancel()
-
-
-async def _serve_granian(app: Any, sock: socket.socket, trigger: Any, header_timeout: float | None) -> None:
-    # granian 2.x's embeddable server runs the ASGI app on this event loop while its
-    # Rust runtime does the HTTP I/O. It normally binds host:port itself; handing it
-    # our listening socket keeps "accepting before the ready line" true. It closes the
-    # descriptor it is given, so it gets a duplicate and ``sock`` stays ours to close.
-    # granian has no public way to serve a pre-bound socket (neither ``Server`` nor its
-    # CLI takes a descriptor: upstream issue emmett-framework/granian#786, pull request
-    # #848 still open), so this reaches into ``granian._granian`` and overrides
-    # ``_init_shared_socket``. That is why granian is not the default and its version
-    # is pinned to the minor release tested (pyproject.toml).
-    try:
-        from granian._granian import SocketHolder
-        from granian.constants import HTTPModes, Interfaces
-        from granian.http import HTTP1Settings
-        from granian.server.embed import Server
-    except ImportError as exc:
-        raise SystemExit(f"--server granian needs granian 2.x installed ({exc})") from None
-    if not hasattr(Server, "_init_shared_socket"):
-        raise SystemExit("this granian version cannot serve a pre-bound socket; install granian 2.x")
-    fd = os.dup(sock.fileno())
-
-    class PreBoundServer(Server):  # type: ignore[misc]
-        def _init_shared_socket(self) -> None:
-            self._ssp = None
-            self._shd = SocketHolder(fd, False, 2048)
-            self._sfd = fd
-
-    host, port = sock.getsockname()[:2]
-    server = PreBoundServer(
-        app,
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        http=HTTPModes.http1,
-        websockets=False,
-        backlog=2048,
-        http1_settings=_granian_http1(HTTP1Settings, header_timeout),
-        # granian caps requests in flight per worker at the backlog by default; every
-        # follower is a request that lasts for hours, so past 2,048 of them new
-        # requests would wait for ever (measured by bench's idle-followers scenario).
-        backpressure=1 << 20,
-        log_level="error",
-        # Route granian's own logger through ours (and drop its "experimental" notice).
-        log_dictconfig={"loggers": {"_granian": {"handlers": [], "propagate": True}}},
-    )
-
-    async def watch() -> None:
-        await trigger()
-        server.stop()
-
-    watcher = asyncio.ensure_future(watch())
-    try:
-        await server.serve()
-    finally:
-        watcher.cancel()
-
-
-def _granian_http1(settings: Any, header_timeout: float | None) -> Any:
-    """granian's HTTP/1 settings with hyper's header-read timeout (milliseconds); None keeps granian's 30 s.
-
-    The timeout also closes connections idle between requests. Off is a day, as
-    granian takes no "never".
-    """
-    if header_timeout is None:
-        return settings()
-    return settings(header_read_timeout=int((header_timeout or 86_400) * 1000))

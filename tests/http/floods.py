@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from outrider.config import SERVERS as AGENT_SERVERS
 from tests.conftest import AgentProcess, start_agent
 
-SERVERS = ["hypercorn", "uvicorn", "granian"]
+SERVERS = list(AGENT_SERVERS)
 FLOOD = 300
 # Descriptors an idle agent may open and close on its own at any moment (state DB, /proc reads).
 SLACK = 4
