@@ -194,7 +194,33 @@ def write_markdown(path: Path, meta: dict[str, Any], outcomes: list[Outcome]) ->
         "the other core to the server under test. All traffic is on 127.0.0.1.",
         "",
     ]
-    path.write_text("\n".join(lines))
+    old = path.read_text() if path.exists() else ""
+    kept = "".join(section(old, heading) for heading in KEPT_HEADINGS)
+    path.write_text("\n".join(lines) + (f"\n{kept}" if kept else ""))
+
+
+FLEET_HEADING = "## Fleet: reading through a non-owner"
+"""Recorded by hand from ``python -m bench.fleet``; a new suite run keeps it."""
+LOGS_HEADING = "## Logs beyond Nomad"
+"""Written by ``python -m bench.logs_options --record``; a new suite run keeps it."""
+KEPT_HEADINGS = (FLEET_HEADING, LOGS_HEADING)
+
+
+def section(text: str, heading: str) -> str:
+    """The ``heading`` section of a Markdown text (to the next ``## `` heading), or ``""``."""
+    start = text.find(f"\n{heading}\n")
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + len(heading) + 2)
+    return text[start + 1 : None if end < 0 else end + 1]
+
+
+def replace_section(text: str, heading: str, body: str) -> str:
+    """``text`` with its ``heading`` section replaced by ``body`` (appended when absent)."""
+    old = section(text, heading)
+    if old:
+        return text.replace(old, body, 1)
+    return text.rstrip("\n") + "\n\n" + body
 
 
 def main(argv: list[str] | None = None) -> int:
