@@ -154,7 +154,7 @@ def _measure(log: Log, runs: int) -> dict[str, dict[str, list[float]]]:
     if lines != FINAL_LINES or not since_body.startswith(b"final seq=00000000\n"):
         raise SystemExit(f"since={log.since}: {lines} lines, not the final {FINAL_LINES}")
     samples: dict[str, dict[str, list[float]]] = {
-        k: {"outrider": [], "tool": []} for k in ("tail", "filter", "since")
+        k: {"outrider": [], "tool": []} for k in ("tail", "filter", "since", "floor")
     }
     for _ in range(runs):
         samples["tail"]["outrider"].append(_curl(tail_url)[0])
@@ -162,6 +162,7 @@ def _measure(log: Log, runs: int) -> dict[str, dict[str, list[float]]]:
         samples["filter"]["outrider"].append(_curl(filter_url)[0])
         samples["filter"]["tool"].append(_run(grep_cmd)[0])
         samples["since"]["outrider"].append(_curl(since_url)[0])
+        samples["floor"]["outrider"].append(_curl(f"{log.agent.url}/v1/client/metadata")[0])
     return samples
 
 
@@ -250,6 +251,10 @@ def _table(
         rows.append(f"| {size} | `filter=` vs `grep -E`, MB/s | {o:.0f} | {t:.0f} | {o / t:.2f}x | ≥ 0.5x |")
         o = med(res["since"]["outrider"]) * 1e3
         rows.append(f"| {size} | `since=` (last {FINAL_LINES} lines), ms | {o:.1f} | — | — | flat |")
+        o = med(res["floor"]["outrider"]) * 1e3
+        rows.append(
+            f"| {size} | curl of `/v1/client/metadata` (any request's floor), ms | {o:.1f} | — | — | |"
+        )
     for label, key in (
         (f"`/v1/job/<id>/logs?follow=true`, {allocs} allocations", "job"),
         ("`/v1/client/fs/logs` follow, one allocation", "one"),
