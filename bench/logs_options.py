@@ -87,15 +87,19 @@ def _wait(probe: Any, what: str, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def _run(cmd: list[str], out: int | None = subprocess.DEVNULL) -> tuple[float, bytes]:
-    """Run ``cmd`` to its exit: (wall seconds, stdout when captured)."""
+def _run(cmd: list[str]) -> tuple[float, bytes]:
+    """Run ``cmd`` to its exit: (wall seconds, its stdout).
+
+    The output goes to a pipe, never ``/dev/null``: GNU grep stops at the first match when
+    its output is ``/dev/null`` (as with ``-q``), which would not be a scan of the log.
+    """
     env = {**os.environ, "LC_ALL": "C.UTF-8"}
     start = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=out, stderr=subprocess.PIPE, env=env, timeout=600, check=False)
+    proc = subprocess.run(cmd, capture_output=True, env=env, timeout=600, check=False)
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1):  # grep answers 1 for no match
         raise SystemExit(f"{cmd[0]} exited {proc.returncode}: {proc.stderr[-500:]!r}")
-    return elapsed, proc.stdout or b""
+    return elapsed, proc.stdout
 
 
 class Log:
@@ -133,8 +137,8 @@ class Log:
         )
 
 
-def _curl(url: str, out: int | None = subprocess.DEVNULL) -> tuple[float, bytes]:
-    return _run(["curl", "-sf", "-o", "-", url], out)
+def _curl(url: str) -> tuple[float, bytes]:
+    return _run(["curl", "-sf", url])
 
 
 def _measure(log: Log, runs: int) -> dict[str, dict[str, list[float]]]:
@@ -146,10 +150,10 @@ def _measure(log: Log, runs: int) -> dict[str, dict[str, list[float]]]:
     grep_cmd = ["grep", "-E", PATTERN, str(log.concat)]
     # Correctness first: the same bytes as the tools, and exactly the final part for since.
     for url, cmd in ((tail_url, tail_cmd), (filter_url, grep_cmd)):
-        got, want = _curl(url, subprocess.PIPE)[1], _run(cmd, subprocess.PIPE)[1]
+        got, want = _curl(url)[1], _run(cmd)[1]
         if got != want:
             raise SystemExit(f"{url}: {len(got)} bytes differ from {cmd[0]}'s {len(want)}")
-    since_body = _curl(since_url, subprocess.PIPE)[1]
+    since_body = _curl(since_url)[1]
     lines = since_body.count(b"\n")
     if lines != FINAL_LINES or not since_body.startswith(b"final seq=00000000\n"):
         raise SystemExit(f"since={log.since}: {lines} lines, not the final {FINAL_LINES}")
