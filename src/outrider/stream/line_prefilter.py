@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 # or a flag group clearing flags, such as ``(?-m)`` or ``(?i-s:...)``.
 _NOT_LINE_LOCAL = re.compile(rb"\\[Az]|\(\?[a-zA-Z]*-")
 
-Prefilter = Callable[[bytes, int, int], int]
-"""``(data, pos, end) -> start of the leftmost match in data[pos:end]``, or -1."""
+Prefilter = Callable[[bytes, int, int], tuple[int, int]]
+"""``(data, pos, end) -> (start, end)`` of the leftmost match in ``data[pos:end]``, or ``(-1, -1)``."""
 
 
 def line_prefilter(pattern: re2._Regexp) -> Prefilter | None:
@@ -48,13 +48,13 @@ def line_prefilter(pattern: re2._Regexp) -> Prefilter | None:
     if low is not None and anchor is not None and hasattr(low, "Match"):
         match = low.Match
 
-        def search_low(data: bytes, pos: int, end: int) -> int:
-            return int(match(anchor, data, pos, end)[0][0])
+        def search_low(data: bytes, pos: int, end: int) -> tuple[int, int]:
+            return match(anchor, data, pos, end)[0]  # type: ignore[no-any-return]
 
         return search_low
 
-    def search(data: bytes, pos: int, end: int) -> int:
+    def search(data: bytes, pos: int, end: int) -> tuple[int, int]:
         found = multiline.search(data, pos, end)
-        return -1 if found is None else int(found.start())
+        return (-1, -1) if found is None else found.span()  # type: ignore[no-any-return]
 
     return search
