@@ -22,7 +22,7 @@ LEVELS = ("INFO", "INFO", "INFO", "INFO", "DEBUG", "WARN", "ERROR")
 
 
 def block(seed: int = 12) -> bytes:
-    """1 MiB of whole lines (the last one padded), about 1 in 35 of them ``level=ERROR code=5xx``."""
+    """1 MiB of whole lines (the last one padded), about 1 in 7 of them ``level=ERROR code=5xx``."""
     rng = random.Random(seed)
     lines: list[bytes] = []
     size = seq = 0
