@@ -292,7 +292,6 @@ def main(argv: list[str] | None = None) -> int:
     config = root / "agent.hcl"
     config.write_text("limits {\n  http_max_conns_per_client = 0\n}\n")
     agent = start_agent(root / "data", "--config", str(config), "--log-level", "warn", make=LaunchedAgent)
-    began = time.monotonic()
     try:
         logs: list[Log] = []
         results = []
@@ -311,17 +310,17 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(rows))
     if args.record:
         command = " ".join(["python -m bench.logs_options", *(argv if argv is not None else sys.argv[1:])])
-        _record(command, rows, time.monotonic() - began, args)
+        _record(command, rows, args)
     return 0
 
 
-def _record(command: str, rows: list[str], seconds: float, args: argparse.Namespace) -> None:
+def _record(command: str, rows: list[str], args: argparse.Namespace) -> None:
     body = "\n".join(
         [
             LOGS_HEADING,
             "",
-            f"`{command.replace(' --record', '')}` ({datetime.date.today()}, {seconds / 60:.1f} minutes, "
-            f"{os.cpu_count()} cores shared with other work at the time). Medians of {args.runs} "
+            f"`{command.replace(' --record', '')}` ({datetime.date.today()}, {os.cpu_count()} cores, "
+            f"shared with other work at the time). Medians of {args.runs} "
             "interleaved runs; each side timed as a whole process (curl, or the tool) from start to exit.",
             "",
             *rows,
