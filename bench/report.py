@@ -200,6 +200,8 @@ def write_markdown(path: Path, meta: dict[str, Any], outcomes: list[Outcome]) ->
 
 SOAK_HEADING = "## Soak"
 """Written by ``python -m bench.soak --record``; a new suite run keeps it."""
+LOGS_HEADING = "## Logs beyond Nomad"
+"""Written by ``python -m bench.logs_options --record``; a new suite run keeps it."""
 
 SUITE_HEADINGS = ("## Results", "## Servers compared", "## Reproducing")
 """The sections this report writes; every other ``## `` section (the soak, the fleet and the

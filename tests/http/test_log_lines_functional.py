@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -125,6 +126,44 @@ def test_filter_and_exclude_per_line(http: httpx.Client, seq: tuple[str, list[by
     assert resp.status_code == 200
     want = [line for line in lines if line.startswith(b"0012") and b"x" * 30 not in line]
     assert resp.content == b"".join(want) and len(want) > 50
+
+
+FILTER_TEXT = b"a b\nb\nc\n\nab c\nb a\nxa\nb\nlast b"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "oracle"),
+    [
+        ("b", rb"b"),
+        ("^b", rb"^b"),
+        ("a$", rb"a$"),
+        (r"a\sb", rb"a\sb"),  # crosses a newline in the whole text, never within a line
+        (r"(?s)c.b", rb"c.b"),
+        (r"\Ab", rb"\Ab"),  # every line's own start
+        (r"(?-m)^b", rb"^b"),
+        ("x*", rb"x*"),  # matches every line, empty at most
+        ("^$", rb"^$"),
+        (r"\bb\b", rb"\bb\b"),
+    ],
+)
+def test_filter_alone_matches_each_line_alone(
+    http: httpx.Client, external: AllocFixture, pattern: str, oracle: bytes
+) -> None:
+    """A filter alone matches each line on its own, whatever the whole text around it would match."""
+    external.write("alloc/logs/web.stdout.0", FILTER_TEXT[:9])  # the last line goes on in .1
+    external.write("alloc/logs/web.stdout.1", FILTER_TEXT[9:])
+    resp = logs(http, external.id, "web", plain="true", filter=pattern)
+    lines = FILTER_TEXT.splitlines(keepends=True)
+    want = b"".join(line for line in lines if re.search(oracle, line.rstrip(b"\n")))
+    assert (resp.status_code, resp.content) == (200, want)
+
+
+def test_filter_alone_over_rotated_files(http: httpx.Client, seq: tuple[str, list[bytes]]) -> None:
+    alloc_id, lines = seq
+    resp = logs(http, alloc_id, plain="true", filter="^0012[0-9][0-9] |^0[0-9]{4}9 x{3}$")
+    assert resp.status_code == 200
+    want = [line for line in lines if re.search(rb"^0012[0-9][0-9] |^0[0-9]{4}9 x{3}$", line.rstrip(b"\n"))]
+    assert resp.content == b"".join(want) and len(want) > 100
 
 
 def test_filter_framed_names_each_run_with_its_true_end(

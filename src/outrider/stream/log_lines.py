@@ -37,6 +37,7 @@ from outrider.fs.logfiles import LogFile
 from outrider.gostrconv import format_rfc3339nano_utc
 from outrider.stream.capture_times import CaptureTimes
 from outrider.stream.framer import encode_frames, json_string
+from outrider.stream.line_prefilter import line_prefilter
 from outrider.stream.logquery import LogQuery
 from outrider.stream.logs import LogsSource
 
@@ -97,6 +98,13 @@ class LineReader:
         self._until = query.until
         self._stop = stop
         self._times = times
+        # Lines a filter cannot match are skipped a chunk at a time, unless every line must be
+        # seen (``exclude`` keeps the non-matching ones, ``until`` ends at the first later line).
+        self._prefilter = (
+            line_prefilter(query.filter)
+            if query.filter is not None and query.exclude is None and query.until is None
+            else None
+        )
         self._partial: list[Piece] = []
         self.lines: collections.deque[Line] = collections.deque()
         self.finished = False
@@ -144,17 +152,43 @@ class LineReader:
                 data = data[: max(stop_offset - start, 0)]
                 at_stop = True
         pos = 0
-        while not self.finished:
+        prefilter = self._prefilter
+        if prefilter is not None and self._partial:
+            pos = self._line_at(file, start, data, 0)  # the line begun in an earlier chunk
+        if prefilter is not None and pos >= 0:
+            whole = data.rfind(b"\n") + 1  # the complete lines end there
+            while pos < whole and not self.finished:
+                found, found_end = prefilter(data, pos, whole)
+                if found < 0 or found >= whole:  # none, or only an empty match after the last line
+                    pos = whole
+                    break
+                line_start = data.rfind(b"\n", pos, found) + 1 or pos
+                pos = self._line_at(file, start, data, line_start, found_end)
+        while pos >= 0 and not self.finished:
             nl = data.find(b"\n", pos)
             if nl < 0:
                 break
             self._partial.append((file, start + pos, data[pos : nl + 1]))
             pos = nl + 1
             self._line(complete=True)
+        pos = max(pos, 0)
         if pos < len(data) and not self.finished:
             self._partial.append((file, start + pos, data[pos:]))
         if at_stop:
             self._finish()
+
+    def _line_at(self, file: LogFile, start: int, data: bytes, pos: int, match_end: int = -1) -> int:
+        """Take the line of ``data`` that starts at ``pos``; where the next begins, -1 when it goes on.
+
+        ``match_end``: where the prefilter's match in this line ended; one that ended before
+        the newline is a match of the line alone (see :mod:`outrider.stream.line_prefilter`).
+        """
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            return -1
+        self._partial.append((file, start + pos, data[pos : nl + 1]))
+        self._line(complete=True, matched=0 <= match_end <= nl)
+        return nl + 1
 
     def _finish(self) -> None:
         """The end of this type's lines: the unfinished last one goes out as it is."""
@@ -164,7 +198,8 @@ class LineReader:
         self.finished = True
         self._inner.close()
 
-    def _line(self, *, complete: bool) -> None:
+    def _line(self, *, complete: bool, matched: bool = False) -> None:
+        """Keep or drop the line in :attr:`_partial`; ``matched``: the filter is known to match it."""
         pieces, self._partial = self._partial, []
         file, offset, _ = pieces[0]
         at = None if self._times is None else self._times.time_of(file, offset)
@@ -177,7 +212,7 @@ class LineReader:
                 return
             if self._since is not None and at < self._since:
                 return
-        if self._filter is not None or self._exclude is not None:
+        if (self._filter is not None or self._exclude is not None) and not matched:
             raw = line.raw
             text = raw[:-1] if complete else raw
             if self._filter is not None and self._filter.search(text) is None:
