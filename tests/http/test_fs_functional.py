@@ -331,6 +331,9 @@ def test_agent_self_reports_node_id(agent: AgentProcess) -> None:
     body = get(agent, "/v1/agent/self").json()
     node_id = body["stats"]["client"]["node_id"]
     assert uuid.UUID(node_id)
+    # The agent was asked for port 0: it reports the port it got, as clients build URLs from it.
+    port = int(agent.url.rsplit(":", 1)[1])
+    assert body["config"]["Ports"]["HTTP"] == body["member"]["Port"] == port
     assert (agent.data_dir / "client" / "state.db").exists()
     health = get(agent, "/v1/agent/health")
     assert health.status_code == 200 and health.json()["client"]["ok"] is True

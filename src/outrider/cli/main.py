@@ -112,6 +112,8 @@ def run_agent(cfg: AgentConfig) -> int:
             f"cannot listen on {cfg.bind_addr}:{cfg.http_port}: {exc.strerror}; "
             "stop what holds the port or pass another --http-port"
         ) from None
+    # --http-port 0 asks for a free port: from here on the agent reports the one it got.
+    cfg.http_port = sock.getsockname()[1]
     if cfg.fleet.enabled and not cfg.fleet.advertise:
         if cfg.bind_addr in ("0.0.0.0", "::", ""):
             sock.close()
