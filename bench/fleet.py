@@ -3,8 +3,9 @@
 ``python -m bench.fleet`` starts a NATS server with JetStream and two agents on
 loopback (the owner, holding one allocation, and a relay), then alternates:
 
-- follow latency: N followers (``stream?follow=true&origin=end``) of one file on the
-  owner, and N through the relay; append, wait for every follower's frame, repeat.
+- follow latency: N followers (``stream?follow=true&origin=end``) of a file on the
+  owner, and N through the relay of another; append, wait for every follower's frame,
+  repeat.
   p50 and p99 per round, median over rounds, and the difference;
 - ``cat`` of a large file with curl from the owner and through the relay: MB/s,
   median over runs, and the ratio.
@@ -36,6 +37,7 @@ from bench.tools import curl_download
 from outrider.fs.allocdir import build_alloc_dir
 
 MIB = 1024 * 1024
+DIRECT, RELAYED = "direct", "through a non-owner"
 READY_TIMEOUT = 20.0
 
 
@@ -66,13 +68,15 @@ def _write_big(path: Path, size: int) -> None:
 
 
 async def _follow(
-    owner: AgentProcess, relay: AgentProcess, alloc_id: str, path: Path, n: int, appends: int, runs: int
+    owner: AgentProcess, relay: AgentProcess, alloc_id: str, alloc: Path, n: int, appends: int, runs: int
 ) -> dict[str, dict[str, list[float]]]:
-    rel = "alloc/data/follow.log"
-    groups = {
-        "direct": FollowerGroup(owner, alloc_id, rel, str(path), n),
-        "through a non-owner": FollowerGroup(relay, alloc_id, rel, str(path), n),
-    }
+    # One file per group, as in the follow-latency scenario: an append reaches only
+    # the group being timed, so neither side waits behind the other's frames.
+    groups: dict[str, FollowerGroup] = {}
+    for label, agent, name in ((DIRECT, owner, "direct"), (RELAYED, relay, "relayed")):
+        rel = f"alloc/data/follow-{name}.log"
+        (alloc / rel).write_bytes(b"")
+        groups[label] = FollowerGroup(agent, alloc_id, rel, str(alloc / rel), n)
     samples: dict[str, dict[str, list[float]]] = {label: {"p50": [], "p99": []} for label in groups}
     try:
         for group in groups.values():
@@ -115,8 +119,6 @@ def main() -> int:
         _wait(lambda: _members(relay) == 2, "both members listed")
         alloc_id = str(uuid.uuid4())
         alloc = Path(build_alloc_dir(str(owner.alloc_dir), alloc_id, ["web"]))
-        follow_file = alloc / "alloc/data/follow.log"
-        follow_file.write_bytes(b"")
         big = alloc / "alloc/data/big.bin"
         _write_big(big, args.size_mib * MIB)
         cat_url = f"/v1/client/fs/cat/{alloc_id}?path=alloc/data/big.bin"
@@ -125,29 +127,27 @@ def main() -> int:
             "allocation found",
         )
 
-        rates: dict[str, list[float]] = {"direct": [], "through a non-owner": []}
+        rates: dict[str, list[float]] = {DIRECT: [], RELAYED: []}
         curl_download(curl, owner.url + cat_url)  # warm the page cache
         for _ in range(args.runs):
-            for label, agent in (("direct", owner), ("through a non-owner", relay)):
+            for label, agent in ((DIRECT, owner), (RELAYED, relay)):
                 got = curl_download(curl, agent.url + cat_url, timeout=600)
                 if got.status != 200 or got.size != args.size_mib * MIB:
                     raise SystemExit(f"cat {label}: status {got.status}, {got.size} bytes")
                 rates[label].append(got.rate / 1e6)
-        follow = uvloop.run(
-            _follow(owner, relay, alloc_id, follow_file, args.followers, args.appends, args.runs)
-        )
+        follow = uvloop.run(_follow(owner, relay, alloc_id, alloc, args.followers, args.appends, args.runs))
     finally:
         for agent in agents:
             agent.stop()
         nats.stop()
         shutil.rmtree(root, ignore_errors=True)
 
-    direct_cat = statistics.median(rates["direct"])
-    relay_cat = statistics.median(rates["through a non-owner"])
-    d50 = statistics.median(follow["direct"]["p50"])
-    r50 = statistics.median(follow["through a non-owner"]["p50"])
-    d99 = statistics.median(follow["direct"]["p99"])
-    r99 = statistics.median(follow["through a non-owner"]["p99"])
+    direct_cat = statistics.median(rates[DIRECT])
+    relay_cat = statistics.median(rates[RELAYED])
+    d50 = statistics.median(follow[DIRECT]["p50"])
+    r50 = statistics.median(follow[RELAYED]["p50"])
+    d99 = statistics.median(follow[DIRECT]["p99"])
+    r99 = statistics.median(follow[RELAYED]["p99"])
     print("| measure | direct (owner) | through a non-owner | compared |")
     print("|---|---|---|---|")
     print(
