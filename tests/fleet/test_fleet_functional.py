@@ -188,6 +188,12 @@ def test_a_job_run_on_one_member_is_listed_and_read_from_the_others(fleet: Fleet
         assert (resp.status_code, resp.text) == (200, "hello fleet\n")
         # Job submission stays where it is sent: C knows no such job.
         assert client.get("/v1/job/fleetjob").status_code == 404
+        # The job's logs span the fleet: C asks the member that holds the job's allocations.
+        params = {"type": "stdout", "plain": "true", "all": "true"}
+        resp = client.get("/v1/job/fleetjob/logs", params=params)
+        assert (resp.status_code, resp.text) == (200, f"{alloc_id[:8]}/t: hello fleet\n")
+        missing = client.get("/v1/job/no-such-job/logs", params=params)
+        assert (missing.status_code, missing.text) == (404, "job not found")
 
 
 def test_a_client_leaving_a_proxied_follow_releases_the_owner(fleet: Fleet) -> None:

@@ -220,6 +220,39 @@ class Fleet:
         """Whether ``host`` is the advertised address of another fleet member."""
         return host in self._member_hosts
 
+    async def job_node(self, namespace: str, job_id: str) -> str | None:
+        """The node holding allocations of job ``job_id`` in ``namespace``, or None when no node
+        published one; :class:`NoPath` without NATS.
+
+        Jobs stay on the agent they were submitted to (there is no scheduler), so every
+        allocation of a job is on one node: the first record found names it. This reads
+        the allocation records one by one, which is fine for a request a person makes.
+        """
+        from nats.js.errors import KeyNotFoundError, NoKeysError
+
+        if not self.connected:
+            raise NoPath
+        allocs = self._kv.get(ALLOCS_BUCKET)
+        if allocs is None:
+            raise NoPath
+        try:
+            keys = await asyncio.wait_for(allocs.keys(), OP_TIMEOUT)
+        except NoKeysError:
+            return None
+        except Exception as exc:
+            raise NoPath from exc
+        for key in keys:
+            try:
+                entry = await asyncio.wait_for(allocs.get(key), OP_TIMEOUT)
+            except KeyNotFoundError:
+                continue
+            except Exception as exc:
+                raise NoPath from exc
+            record = AllocRecord.decode(entry.value or b"")
+            if record is not None and record.job_id == job_id and record.namespace == namespace:
+                return record.node_id
+        return None
+
     async def owner_of(self, alloc_id: str) -> AllocRecord | None:
         """Which node holds ``alloc_id``, or None when no node published it; :class:`NoPath` without NATS."""
         from nats.js.errors import KeyNotFoundError

@@ -9,7 +9,9 @@ request goes straight to that node's advertised address:
 - node-addressed endpoints (``/v1/client/metadata``, ``/v1/client/stats``,
   ``/v1/client/gc``) by their ``?node_id=``, and ``/v1/node/<id>`` by its path;
 - allocation-addressed ones (``/v1/client/fs/<op>/<id>``,
-  ``/v1/client/allocation/<id>/<action>``, ``/v1/allocation/<id>``) by the allocation.
+  ``/v1/client/allocation/<id>/<action>``, ``/v1/allocation/<id>``) by the allocation;
+- a job's logs (``/v1/job/<id>/logs``, Outrider's own) by the node that holds the job's
+  allocations (jobs stay on the agent they were submitted to).
 
 What this agent holds, and what no record names, is served here as before (so an
 unknown node or allocation gets the local handler's answer). The receiving agent
@@ -57,6 +59,9 @@ def target_of(scope: Scope) -> tuple[str, str] | None:
     if path.startswith("/v1/client/allocation/"):
         parts = path[len("/v1/client/allocation/") :].split("/")
         return ("alloc", parts[0]) if len(parts) == 2 and parts[0] else None
+    if path.startswith("/v1/job/") and path.endswith("/logs"):
+        job_id = path[len("/v1/job/") : -len("/logs")]
+        return ("job", job_id) if job_id else None
     if path.startswith("/v1/allocation/"):
         rest = path[len("/v1/allocation/") :]
         alloc_id = rest[: -len("/stop")] if rest.endswith("/stop") else rest
@@ -137,7 +142,7 @@ class FleetRouter:
             return
         kind, ident = target
         try:
-            owner = await self._owner(kind, ident)
+            owner = await self._owner(kind, ident, _query(scope).get("namespace") or "default")
         except NoPath:
             await error_response(404, NO_PATH)(scope, receive, send)
             return
@@ -151,12 +156,19 @@ class FleetRouter:
             return
         await self.proxy.forward(owner, scope, receive, send, blocking=_blocking_wait(scope))
 
-    async def _owner(self, kind: str, ident: str) -> str | None:
+    async def _owner(self, kind: str, ident: str, namespace: str) -> str | None:
         """The advertise URL of the member that owns the target; None to serve it here."""
         agent = self.agent
         fleet = agent.fleet
         assert fleet is not None
-        if kind == "alloc":
+        if kind == "job":
+            if agent.jobs.store.get(namespace, ident) is not None:
+                return None
+            found = await fleet.job_node(namespace, ident)
+            if found is None:
+                return None  # no member holds it: the local 404
+            node_id = found
+        elif kind == "alloc":
             if agent.allocs.get(ident) is not None:
                 return None
             record = await fleet.owner_of(ident)
@@ -169,7 +181,7 @@ class FleetRouter:
             return None
         node = fleet.node(node_id)
         if node is None:
-            if kind == "alloc":
+            if kind != "node":
                 # The allocation's node left the fleet.
                 raise NoPath
             return None
