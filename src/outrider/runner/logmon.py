@@ -161,13 +161,17 @@ class RotatingLog:
             return False
         return True
 
-    def _rotate(self) -> None:
+    def _close_current(self) -> None:
+        """Close the file being written and its time index."""
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
         if self._times is not None:
             self._times.close()
             self._times = None
+
+    def _rotate(self) -> None:
+        self._close_current()
         self._try_open(self._next_usable(self._index + 1))
 
     def _ready(self) -> bool:
@@ -256,12 +260,7 @@ class RotatingLog:
         return True
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-        if self._times is not None:
-            self._times.close()
-            self._times = None
+        self._close_current()
         if self._times_dir_fd >= 0:
             os.close(self._times_dir_fd)
             self._times_dir_fd = -1
