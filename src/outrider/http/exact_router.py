@@ -15,9 +15,10 @@ unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from starlette.routing import BaseRoute, Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import Lifespan, Receive, Scope, Send
 
 
 def exact_routes(routes: Sequence[BaseRoute]) -> dict[str, Route]:
@@ -46,8 +47,8 @@ def exact_routes(routes: Sequence[BaseRoute]) -> dict[str, Route]:
 class ExactRouter(Router):
     """:class:`~starlette.routing.Router` serving constant paths by dictionary lookup."""
 
-    def __init__(self, routes: Sequence[BaseRoute], **kwargs: object) -> None:
-        super().__init__(routes, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, routes: Sequence[BaseRoute], lifespan: Lifespan[Any] | None = None) -> None:
+        super().__init__(routes, lifespan=lifespan)
         self.exact = exact_routes(self.routes)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
