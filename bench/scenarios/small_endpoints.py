@@ -8,6 +8,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
+
 from bench.context import Context, Scenario, interleave
 from bench.model import Row, Side
 from bench.tools import ToolError, run_wrk, wrk_script
@@ -37,6 +39,12 @@ def kept_changing(path: Path) -> Iterator[None]:
         thread.join()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used so far."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def measure(ctx: Context, server: str) -> list[Row]:
     ws = ctx.ws
     agent = ctx.agents.get(server)
@@ -52,18 +60,26 @@ def measure(ctx: Context, server: str) -> list[Row]:
     }
     served = {name: url for name, (url, cap) in endpoints.items() if agent.capabilities.get(cap) is None}
 
-    def run(url: str, label: str) -> dict[str, float]:
+    def run(url: str, label: str, server_pid: int) -> dict[str, float]:
         changing = (
             kept_changing(ws.path(CHANGING_NAME)) if label == CHANGING_CASE else contextlib.nullcontext()
         )
         with changing:
+            cpu_before = cpu_seconds(server_pid)
             result = run_wrk(ctx.tools["wrk"], url, plan.wrk_seconds, plan.connections, script)
+            cpu = cpu_seconds(server_pid) - cpu_before
         if result.requests == 0 or result.failed:
             raise ToolError(f"{label}: {result.requests} requests, errors {result.errors}")
-        return {"req/s": result.rate, "p99 ms": result.latency_us["p99"] / 1000}
+        return {
+            "req/s": result.rate,
+            "p99 ms": result.latency_us["p99"] / 1000,
+            "cpu us": cpu / result.requests * 1e6,
+        }
 
-    sides = [("bare", lambda: run(bare.url + "/", "bare"))]
-    sides += [(name, lambda url=url, name=name: run(url, name)) for name, url in served.items()]
+    assert bare.proc is not None
+    agent_pid, bare_pid = agent.proc.pid, bare.proc.pid
+    sides = [("bare", lambda: run(bare.url + "/", "bare", bare_pid))]
+    sides += [(name, lambda url=url, name=name: run(url, name, agent_pid)) for name, url in served.items()]
     samples = interleave(ctx, f"small endpoints x{plan.connections} [{server}]", sides)
     rows = []
     for name, (_, cap) in endpoints.items():
@@ -86,6 +102,7 @@ def measure(ctx: Context, server: str) -> list[Row]:
         for metric, key, unit, better in (
             ("requests per second", "req/s", "req/s", "higher"),
             ("p99 latency", "p99 ms", "ms", "lower"),
+            ("server CPU per request", "cpu us", "µs", "lower"),
         ):
             rows.append(
                 Row(
@@ -116,7 +133,10 @@ SCENARIO = Scenario(
         "(16 entries), `/v1/client/metadata` and `/v1/client/stats`, interleaved with a bare "
         "Starlette app whose one route returns a constant, served in its own process by the "
         "same server code (`outrider.server.serve_asgi`) on uvloop. The ratio is the share of "
-        "the server's bare request rate that each endpoint keeps. Endpoints the agent does not "
-        "serve yet are listed as not available."
+        "the server's bare request rate that each endpoint keeps. The server CPU per request "
+        "(user and system time of the serving process over the run, divided by the requests "
+        "answered) is the steadier figure on a shared machine: it does not move with the load "
+        "other processes put on the cores. Endpoints the agent does not serve yet are listed as "
+        "not available."
     ),
 )

@@ -56,6 +56,7 @@ class GuardedProtocol(asyncio.Protocol):
         "_address",
         "_admitted",
         "_busy",
+        "_deadline",
         "_guard",
         "_head",
         "_inner",
@@ -73,6 +74,10 @@ class GuardedProtocol(asyncio.Protocol):
         self._peer: Peer | None = None
         self._admitted = False
         self._busy = 0
+        # The loop time by which the request head being read must be complete, 0 when none
+        # is being read. ``_timer`` may be armed for an earlier deadline than this one: it
+        # then moves itself on when it fires (see :meth:`_header_timeout`).
+        self._deadline = 0.0
         self._timer: asyncio.TimerHandle | None = None
         # Bytes of the request head read so far, or -1 once its end was seen (until the
         # request is done); ``_tail`` keeps the last bytes, for an end split across reads.
@@ -103,7 +108,7 @@ class GuardedProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if not self._admitted:
             return
-        if not self._busy and self._timer is None:
+        if not self._busy and not self._deadline:
             # The first bytes of the next request: its head must now arrive in time.
             self._arm()
         if self._head >= 0 and not self._head_fits(data):
@@ -145,7 +150,10 @@ class GuardedProtocol(asyncio.Protocol):
         if not self._admitted:
             return
         self._admitted = False
-        self._disarm()
+        self._deadline = 0.0
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         guard = self._guard
         if self._peer is not None and guard.connections.get(self._peer) is self:
             del guard.connections[self._peer]
@@ -163,20 +171,30 @@ class GuardedProtocol(asyncio.Protocol):
         if not self._busy and self._head == -1:
             self._head = 0
 
+    # Every request starts a deadline and ends it again within a few milliseconds: a timer
+    # per request (created, then cancelled) would cost more than the rest of the guard.
+    # So a request only writes its deadline down; one timer per connection, armed when
+    # none is, fires at or before the deadline and re-arms itself for a later one.
+
     def _arm(self) -> None:
         timeout = self._guard.header_timeout
         if timeout > 0:
             loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(timeout, self._header_timeout)
+            self._deadline = loop.time() + timeout
+            if self._timer is None:
+                self._timer = loop.call_at(self._deadline, self._header_timeout, self._deadline)
 
     def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._deadline = 0.0
 
-    def _header_timeout(self) -> None:
+    def _header_timeout(self, armed_for: float) -> None:
         self._timer = None
-        if self._busy or self._transport is None:
+        if self._busy or self._transport is None or not self._deadline:
+            return
+        if self._deadline > armed_for:
+            # A later request head's deadline: wait for that one.
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_at(self._deadline, self._header_timeout, self._deadline)
             return
         log.debug("closing a connection that sent no request head in time", extra={"peer": self._peer})
         self._transport.close()

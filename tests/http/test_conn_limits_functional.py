@@ -180,6 +180,20 @@ def test_the_next_head_on_a_kept_alive_connection_is_timed_too(capped_agent: Age
         sock.close()
 
 
+def test_prompt_heads_on_one_connection_are_never_cut(capped_agent: AgentProcess) -> None:
+    # Each head arrives whole and at once, again and again past several header timeouts:
+    # the deadlines of earlier requests must not close the connection under a later one.
+    sock = connect(capped_agent)
+    try:
+        start = time.monotonic()
+        while time.monotonic() - start < 2.5 * HEADER_TIMEOUT:
+            sock.sendall(head("GET", "/v1/agent/health"))
+            assert read_response(sock).startswith(b"HTTP/1.1 200")
+            time.sleep(HEADER_TIMEOUT / 4)
+    finally:
+        sock.close()
+
+
 def test_a_request_longer_than_the_header_timeout_is_not_cut(capped_agent: AgentProcess) -> None:
     index = current_index(capped_agent)
     with httpx.Client(base_url=capped_agent.url, timeout=20.0) as client:

@@ -53,6 +53,10 @@ class Query:
     def __contains__(self, key: str) -> bool:
         return key in self._values
 
+    def has_any(self, keys: frozenset[str]) -> bool:
+        """Whether any of ``keys`` is present."""
+        return not keys.isdisjoint(self._values)
+
 
 def _decode(part: bytes) -> str:
     if b"%" not in part and b"+" not in part:
@@ -101,6 +105,9 @@ def check_generic(query: Query) -> None:
 
     Nomad's ``command/agent/http.go`` ``parse`` reports these errors but its handlers go on.
     """
+    if not query.has_any(_GENERIC):
+        # The usual request names none of them: one set test instead of four lookups.
+        return
     stale = query.first("stale")
     if stale not in (None, "", "true", "false"):
         raise APIError(400, "Expect `true` or `false` for `stale` query string parameter")
@@ -118,6 +125,9 @@ def check_generic(query: Query) -> None:
     index = query.first("index")
     if index not in (None, "") and not _is_uint(index):
         raise APIError(400, "Invalid index")
+
+
+_GENERIC = frozenset({"stale", "per_page", "wait", "index"})
 
 
 def _is_uint(text: str) -> bool:
