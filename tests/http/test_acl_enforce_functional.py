@@ -108,6 +108,7 @@ TABLE = [
     Row("GET", "/v1/node/{node}", "node:read", "server"),
     Row("GET", "/v1/agent/self", "agent:read", "agent"),
     Row("GET", "/v1/metrics", "none", "server"),
+    Row("GET", "/v1/openapi.json", "none", "server"),
 ]
 
 NS_CAPS = sorted({c for row in TABLE for c in row.caps})
