@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from outrider.stream import FileFollower, StreamResponse, StreamService, TailReader, Watcher, json_string
 from tests.frames import frame_data, split_frames
 from tests.stream.conftest import Runner, append, make_follower
@@ -224,6 +226,36 @@ def test_head_requests_end_at_once(run: Runner[Any], log: Path) -> None:
         await asyncio.wait_for(response({"type": "http", "method": "HEAD"}, peer.receive, peer.send), 2)  # type: ignore[arg-type]
         assert peer.finished and peer.bodies == []
         assert follower.done
+        await service.stop()
+
+    run(main)
+
+
+class FailingPeer(Peer):
+    """A server whose body writes fail: at once, or only after waiting for the socket."""
+
+    def __init__(self, wait_first: bool) -> None:
+        super().__init__()
+        self.wait_first = wait_first
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            if self.wait_first:
+                await asyncio.sleep(0.01)
+            raise RuntimeError("Unexpected ASGI message")
+        await super().send(message)
+
+
+def test_a_server_error_on_a_write_ends_the_stream_and_is_raised(run: Runner[Any], log: Path) -> None:
+    async def main() -> None:
+        service = StreamService(Watcher("inotify"))
+        for wait_first in (False, True):
+            peer = FailingPeer(wait_first)
+            task = await serve(service, make_follower(service, log), peer)
+            append(log, b"x")
+            with pytest.raises(RuntimeError, match="Unexpected ASGI message"):
+                await asyncio.wait_for(task, 2)
+            assert service.stats()["streams"] == 0 and service.stats()["subscribers"] == 0
         await service.stop()
 
     run(main)

@@ -23,6 +23,7 @@ from typing import Protocol
 from starlette.types import Receive, Scope, Send
 
 from outrider.metrics import REGISTRY
+from outrider.stream import eager
 from outrider.stream.framer import HEARTBEAT
 
 log = logging.getLogger("outrider.stream")
@@ -32,6 +33,9 @@ HEARTBEAT_INTERVAL = 1.0
 
 _BYTES_SENT = REGISTRY.counter("outrider.stream.bytes_sent", help="body bytes written to stream clients")
 _HEARTBEATS_SENT = REGISTRY.counter("outrider.stream.heartbeats_sent", help="{} heartbeats written")
+
+_PASS_BUDGET = 1024 * 1024
+"""Body bytes one stream may write in one send pass before the other streams get their turn."""
 
 
 class Source(Protocol):
@@ -52,13 +56,16 @@ class Source(Protocol):
 
 
 class StreamRegistry(Protocol):
-    """Where a running stream registers: the agent's heartbeat clock and shutdown (the stream service)."""
+    """Where a running stream registers: the agent's heartbeat clock, shutdown and send pass (the stream service)."""
 
     def register(self, stream: StreamResponse) -> None:
         """Count ``stream`` in; it may be told :meth:`StreamResponse.end` at once."""
 
     def unregister(self, stream: StreamResponse) -> None:
         """Count ``stream`` out; idempotent."""
+
+    def ready(self, stream: StreamResponse) -> None:
+        """Call ``stream.run()`` soon, in one pass with every other stream woken meanwhile."""
 
 
 def describe_error(exc: Exception) -> str:
@@ -69,9 +76,15 @@ def describe_error(exc: Exception) -> str:
 class StreamResponse:
     """An ASGI response that streams ``source``; it owns the source and closes it when done.
 
+    Frames are written from the service's send pass (:meth:`run`), not from a task
+    per stream: a wake-up queues the stream, and the pass produces its output and
+    starts the server's ``send`` at once (:func:`outrider.stream.eager.start`). Only
+    a write that has to wait gets a task, and the stream is not asked for more until
+    it finishes. The application's own task just waits for the end and writes it.
+
     Args:
         source: what to send.
-        service: the agent's stream service (heartbeat clock, shutdown).
+        service: the agent's stream service (heartbeat clock, shutdown, send pass).
         heartbeats: send ``{}`` after :data:`HEARTBEAT_INTERVAL` idle seconds (JSON mode).
         media_type: the Content-Type header, if any.
         headers: more response headers (name, value).
@@ -79,6 +92,26 @@ class StreamResponse:
             into the text appended to the body before it ends (the reference's
             behaviour, ``command/agent/fs_endpoint.go`` ``fsStreamImpl``).
     """
+
+    __slots__ = (
+        "_crash",
+        "_failure",
+        "_gone",
+        "_heartbeat_due",
+        "_in_flight",
+        "_loop",
+        "_outcome",
+        "_queued",
+        "_send_fn",
+        "_stopping",
+        "headers",
+        "heartbeats",
+        "last_sent",
+        "media_type",
+        "on_error",
+        "service",
+        "source",
+    )
 
     def __init__(
         self,
@@ -96,22 +129,44 @@ class StreamResponse:
         self.media_type = media_type
         self.headers = headers
         self.on_error = on_error
-        self._wake = asyncio.Event()
         self._heartbeat_due = False
         self._stopping = False
         self._gone = False
+        self._queued = False
+        self._outcome: asyncio.Future[None] | None = None
+        """Resolved when the body is over (source done, client gone, agent stopping, failure)."""
+        self._failure: OSError | None = None
+        """The source's error, to append as text before the end."""
+        self._crash: BaseException | None = None
+        """Anything else that went wrong; raised from the application."""
+        self._in_flight: asyncio.Task[None] | None = None
+        self._send_fn: Send | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.last_sent = 0.0
 
     # -- called by the service -----------------------------------------------------------------
 
     def heartbeat_due(self) -> None:
         self._heartbeat_due = True
-        self._wake.set()
+        self._wake()
 
     def end(self) -> None:
         """End the stream cleanly, soon (the agent is stopping)."""
         self._stopping = True
-        self._wake.set()
+        self._wake()
+
+    def run(self) -> None:
+        """Send what the source has now, until it has nothing, a write must wait or the pass budget is spent."""
+        self._queued = False
+        outcome = self._outcome
+        if outcome is None or outcome.done() or self._in_flight is not None:
+            return
+        try:
+            self._run()
+        except Exception as exc:
+            self._crash = exc
+        if (self._crash is not None or self._failure is not None) and not outcome.done():
+            outcome.set_result(None)
 
     # -- ASGI ----------------------------------------------------------------------------------
 
@@ -125,50 +180,112 @@ class StreamResponse:
                 # No body will be read, so a following stream would only pin the connection.
                 await self._send(send, b"", more=False)
                 return
+            loop = self._loop = asyncio.get_running_loop()
+            self._send_fn = send
+            self.last_sent = loop.time()
+            outcome = self._outcome = loop.create_future()
             listener = asyncio.ensure_future(self._listen(receive))
             self.service.register(self)
-            self.source.bind(self._wake.set)
-            await self._pump(send)
+            self.source.bind(self._wake)
+            self._wake()
+            await outcome
+            in_flight = self._in_flight
+            if in_flight is not None:
+                # The end goes out after the last frame, never beside it.
+                await asyncio.wait((in_flight,))
+            if self._crash is not None:
+                raise self._crash
+            if self._failure is not None:
+                await self._send(send, self.on_error(self._failure).encode("utf-8", "surrogateescape"))
+            await self._send(send, b"", more=False)
         finally:
+            outcome = self._outcome
+            if outcome is not None and not outcome.done():
+                outcome.cancel()
             self.service.unregister(self)
             self.source.close()
-            if listener is not None:
-                listener.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await listener
+            for task in (self._in_flight, listener):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     async def _listen(self, receive: Receive) -> None:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 self._gone = True
-                self._wake.set()
+                self._wake()
                 return
 
-    async def _pump(self, send: Send) -> None:
-        loop = asyncio.get_running_loop()
-        self.last_sent = loop.time()
-        wake = self._wake
-        while not (self._gone or self._stopping):
-            # Clear before producing: a wake-up during produce() or send() is never lost.
-            wake.clear()
+    def _wake(self) -> None:
+        outcome = self._outcome
+        if not self._queued and outcome is not None and not outcome.done():
+            self._queued = True
+            self.service.ready(self)
+
+    def _run(self) -> None:
+        outcome = self._outcome
+        assert outcome is not None and self._loop is not None and self._send_fn is not None
+        source = self.source
+        budget = _PASS_BUDGET
+        while True:
+            if self._gone or self._stopping:
+                outcome.set_result(None)
+                return
             try:
-                body = self.source.produce()
+                body = source.produce()
             except OSError as exc:
-                await self._send(send, self.on_error(exc).encode("utf-8", "surrogateescape"))
-                break
+                self._failure = exc
+                return
             if not body and self._heartbeat_due and self.heartbeats:
                 body = HEARTBEAT
                 _HEARTBEATS_SENT.inc()
             self._heartbeat_due = False
-            if body:
-                await self._send(send, body)
-                self.last_sent = loop.time()
+            if not body:
+                if source.done:
+                    outcome.set_result(None)
+                return
+            _BYTES_SENT.inc(len(body))
+            try:
+                finished, task = eager.start(
+                    self._send_fn({"type": "http.response.body", "body": body, "more_body": True})
+                )
+            except OSError:
+                # Some servers raise once the peer is gone instead of reporting http.disconnect.
+                self._gone = True
                 continue
-            if self.source.done:
-                break
-            await wake.wait()
-        await self._send(send, b"", more=False)
+            if not finished:
+                assert isinstance(task, asyncio.Task)
+                self._in_flight = task
+                task.add_done_callback(self._sent)
+                return
+            self.last_sent = self._loop.time()
+            budget -= len(body)
+            if budget <= 0:
+                # Others' turn: this stream goes on in the next pass.
+                self._wake()
+                return
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        """A write that had to wait is done: go on sending, or end."""
+        if self._in_flight is task:
+            self._in_flight = None
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if isinstance(exc, OSError):
+            self._gone = True
+        elif exc is not None:
+            self._crash = exc
+            outcome = self._outcome
+            if outcome is not None and not outcome.done():
+                outcome.set_result(None)
+            return
+        else:
+            assert self._loop is not None
+            self.last_sent = self._loop.time()
+        self._wake()
 
     async def _send(self, send: Send, body: bytes, more: bool = True) -> None:
         if self._gone:

@@ -2,7 +2,8 @@
 
 Streams register here while they run, so that the heartbeat check costs one
 timer for the whole agent (not one per stream) and a stopping agent can end
-every stream at once instead of waiting for clients to leave.
+every stream at once instead of waiting for clients to leave. Streams with
+something to send are run in one pass per loop iteration (:meth:`StreamService.ready`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class StreamService:
         self.descriptors = SharedDescriptors()
         self._stopping = stopping
         self._streams: set[StreamResponse] = set()
+        self._ready: list[StreamResponse] = []
         self._timer: asyncio.TimerHandle | None = None
         self._stop_waiter: asyncio.Task[None] | None = None
         self._stopped = False
@@ -125,6 +127,22 @@ class StreamService:
 
     def unregister(self, stream: StreamResponse) -> None:
         self._streams.discard(stream)
+
+    def ready(self, stream: StreamResponse) -> None:
+        """Run ``stream`` in the next send pass.
+
+        Every stream woken before the pass runs shares it: the followers of one
+        file all hear of an append first, so the first to read hands its output to
+        the others (:mod:`outrider.stream.fanout`) and none of them reads again.
+        """
+        if not self._ready:
+            asyncio.get_running_loop().call_soon(self._send_pass)
+        self._ready.append(stream)
+
+    def _send_pass(self) -> None:
+        ready, self._ready = self._ready, []
+        for stream in ready:
+            stream.run()
 
     def _tick(self) -> None:
         self._timer = None
