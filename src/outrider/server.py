@@ -139,6 +139,10 @@ async def _serve_uvicorn(app: Any, sock: socket.socket, trigger: Any) -> None:
         log_config=None,
         timeout_graceful_shutdown=3,
         server_header=False,
+        # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default: any local process could
+        # then pick the address its failed ACL tokens are counted against. Nomad's agent
+        # takes the address from the connection only (command/agent/http.go).
+        proxy_headers=False,
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]

@@ -330,10 +330,14 @@ def test_failed_tokens_are_limited_per_address(tmp_path: Path) -> None:
     try:
         with proc.client() as http:
             secrets = [str(uuid.uuid4()) for _ in range(4)]
-            for path, secret in zip(("/v1/acl/token/self", "/v1/jobs", "/v1/nodes"), secrets, strict=False):
-                resp = http.get(path, headers={"X-Nomad-Token": secret})
+            paths = ("/v1/acl/token/self", "/v1/jobs", "/v1/nodes")
+            for i, (path, secret) in enumerate(zip(paths, secrets, strict=False)):
+                # A forwarding header names another client each time: the connection's address counts.
+                resp = http.get(path, headers={"X-Nomad-Token": secret, "X-Forwarded-For": f"203.0.113.{i}"})
                 assert (resp.status_code, resp.text) == PERMISSION_DENIED
-            resp = http.get("/v1/jobs", headers={"X-Nomad-Token": secrets[3]})
+            resp = http.get(
+                "/v1/jobs", headers={"X-Nomad-Token": secrets[3], "X-Forwarded-For": "198.51.100.9"}
+            )
             assert resp.status_code == 429
             assert resp.text == "Too many requests with an invalid ACL token from this address; retry later"
             # Requests without a token are not held back.
