@@ -1,10 +1,10 @@
-"""A bare Starlette app, one route returning a constant, served exactly as the agent is served.
+"""A bare Starlette app, routes returning constants, served exactly as the agent is served.
 
 ``python -m bench.bare_app --server uvicorn|hypercorn`` binds a free
 loopback port with :func:`outrider.server.bind_socket`, prints ``BARE APP at
 <url>`` and serves on uvloop through :func:`outrider.server.serve_asgi` until
 SIGTERM. It is the "same server, no Outrider" baseline of the small-endpoint
-scenario.
+scenario (``/``) and of ``readat`` (``/bytes?n=<size>``: ``size`` pre-built bytes).
 """
 
 from __future__ import annotations
@@ -25,12 +25,30 @@ from outrider.server import bind_socket, serve_asgi, url_of
 BODY = b'{"ok":true}'
 
 
+MAX_BYTES = 1 << 20
+_blobs: dict[int, bytes] = {}
+
+
 async def constant(request: Request) -> Response:
     return Response(BODY, media_type="application/json")
 
 
+async def blob(request: Request) -> Response:
+    """``n`` bytes built once per size: what answering a range costs the server alone."""
+    try:
+        n = int(request.query_params.get("n", "0"))
+    except ValueError:
+        return Response(b"n must be an integer", status_code=400)
+    if not 0 <= n <= MAX_BYTES:
+        return Response(b"n out of range", status_code=400)
+    body = _blobs.get(n)
+    if body is None:
+        body = _blobs[n] = bytes(n)
+    return Response(body, media_type="application/octet-stream")
+
+
 def build() -> Starlette:
-    return Starlette(routes=[Route("/", constant)])
+    return Starlette(routes=[Route("/", constant), Route("/bytes", blob)])
 
 
 async def _serve(server: str) -> None:

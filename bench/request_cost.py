@@ -5,7 +5,7 @@ serve it (behind :meth:`outrider.conn_guard.ConnectionGuard.asgi`, on uvloop),
 and the bare Starlette app of :mod:`bench.bare_app` behind the same wrapper,
 then calls each with one request after another from a minimal ASGI loop: the
 small-endpoint scenario's requests (``fs/stat``, ``fs/ls`` of 16 entries,
-metadata, stats). It prints the best of several rounds in microseconds per
+metadata, stats) and the ``readat`` scenario's (4 KiB and 64 KiB). It prints the best of several rounds in microseconds per
 request and the ratio to the bare route; ``--profile NAME`` prints a cProfile
 of one endpoint instead. A server adds the same cost to both sides, so this
 shows what Outrider's own code adds per request, steadily even on a busy machine.
@@ -25,7 +25,7 @@ import uvloop
 from starlette.types import ASGIApp, Message
 
 from bench.bare_app import build as build_bare
-from bench.workspace import LISTING_DIR, PROBE_NAME, Workspace
+from bench.workspace import BIG_NAME, LISTING_DIR, PROBE_NAME, Workspace
 from outrider.agent import Agent
 from outrider.config import AgentConfig, Limits
 from outrider.conn_guard import ConnectionGuard
@@ -83,6 +83,8 @@ def _calls(agent_app: ASGIApp, bare_app: ASGIApp, alloc_id: str) -> dict[str, Ca
         "ls": (agent_app, fs.format("ls"), f"path={LISTING_DIR}".encode()),
         "metadata": (agent_app, "/v1/client/metadata", b""),
         "stats": (agent_app, "/v1/client/stats", b""),
+        "readat4k": (agent_app, fs.format("readat"), f"path={BIG_NAME}&offset=4096&limit=4096".encode()),
+        "readat64k": (agent_app, fs.format("readat"), f"path={BIG_NAME}&offset=65536&limit=65536".encode()),
     }
 
 
@@ -128,7 +130,9 @@ async def _run(count: int, profile: str | None) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.request_cost", description=__doc__)
     parser.add_argument("--requests", type=int, default=2000, help="requests per round and endpoint")
-    parser.add_argument("--profile", choices=["bare", "stat", "ls", "metadata", "stats"])
+    parser.add_argument(
+        "--profile", choices=["bare", "stat", "ls", "metadata", "stats", "readat4k", "readat64k"]
+    )
     args = parser.parse_args()
     best = uvloop.run(_run(args.requests, args.profile))
     for name, micros in best.items():

@@ -1,4 +1,8 @@
-"""Scenario 2: ``readat`` of random 4 KiB and 64 KiB ranges at 32 connections against nginx Range requests."""
+"""Scenario 2: ``readat`` of random 4 KiB and 64 KiB ranges at 32 connections against nginx Range requests.
+
+The bare app answering the same number of bytes on the same server runs in the same
+rotation: the server's own ceiling for a response of that size, which no handler can beat.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ def measure(ctx: Context, server: str) -> list[Row]:
 def _measure_length(ctx: Context, server: str, length: int) -> list[Row]:
     agent = ctx.agents.get(server)
     nginx = ctx.nginx()
+    bare = ctx.bare_app(server)
     ws = ctx.ws
     plan = ctx.plan
     script = wrk_script(ws.root, "ranges")
@@ -34,11 +39,15 @@ def _measure_length(ctx: Context, server: str, length: int) -> list[Row]:
         ),
         "nginx": (nginx.url, ("range", ws.nginx_path(BIG_NAME), size, str(length), str(SEED))),
     }
-    requests = {"outrider": 0, "nginx": 0}
+    plain = wrk_script(ws.root)
+    requests = {"outrider": 0, "nginx": 0, "bare": 0}
 
     def run(label: str) -> dict[str, float]:
-        url, args = targets[label]
-        result = run_wrk(ctx.tools["wrk"], url, plan.wrk_seconds, plan.connections, script, args)
+        if label == "bare":
+            url, args, lua = f"{bare.url}/bytes?n={length}", (), plain
+        else:
+            (url, args), lua = targets[label], script
+        result = run_wrk(ctx.tools["wrk"], url, plan.wrk_seconds, plan.connections, lua, args)
         _check(label, result, length)
         requests[label] += result.requests
         return {"req/s": result.rate, "p99 ms": result.latency_us["p99"] / 1000}
@@ -46,7 +55,11 @@ def _measure_length(ctx: Context, server: str, length: int) -> list[Row]:
     samples = interleave(
         ctx,
         f"readat {human_bytes(length)} x{plan.connections} [{server}]",
-        [("outrider", lambda: run("outrider")), ("nginx", lambda: run("nginx"))],
+        [
+            ("outrider", lambda: run("outrider")),
+            ("nginx", lambda: run("nginx")),
+            ("bare", lambda: run("bare")),
+        ],
     )
     checks = {"errors": 0, "requests": requests, "seed": SEED}
     rows = []
@@ -68,6 +81,19 @@ def _measure_length(ctx: Context, server: str, length: int) -> list[Row]:
                 peer_fixed=True,
             )
         )
+    rows.append(
+        Row(
+            scenario="readat",
+            case=f"{human_bytes(length)} ranges, {plan.connections} conns",
+            server=server,
+            metric="requests per second, against the server alone",
+            unit="req/s",
+            better="higher",
+            outrider=Side("outrider", samples["outrider"]["req/s"]),
+            peer=Side(f"{bare.label}, {human_bytes(length)} constant", samples["bare"]["req/s"]),
+            checks=checks,
+        )
+    )
     return rows
 
 
@@ -89,7 +115,9 @@ SCENARIO = Scenario(
         "`GET /v1/client/fs/readat?offset=&limit=` of random 4 KiB and 64 KiB ranges of the large "
         "file at 32 keep-alive connections, driven by wrk with a Lua script (`bench/lua/ranges.lua`, "
         "`math.random` with a fixed seed, so both sides get the same offsets), against nginx "
-        "answering the same ranges as `Range:` requests. Requests per second and p99 latency; "
+        "answering the same ranges as `Range:` requests, and against the bare app on the same "
+        "server answering that many pre-built bytes (the server's ceiling for that response). "
+        "Requests per second and p99 latency; "
         "a run with any socket error or non-2xx answer, or fewer body bytes than ranges asked, fails."
     ),
 )
