@@ -3,6 +3,7 @@
 from bench.context import Scenario
 from bench.scenarios import (
     cat,
+    cold_cat,
     follow_latency,
     idle_followers,
     log_capture,
@@ -18,6 +19,7 @@ ALL: list[Scenario] = [
     readat.SCENARIO,
     stream.SCENARIO,
     follow_latency.SCENARIO,
+    cold_cat.SCENARIO,
     idle_followers.SCENARIO,
     small_endpoints.SCENARIO,
     log_capture.SCENARIO,

@@ -105,3 +105,13 @@ cdef extern from *:
         RESOLVE_NO_SYMLINKS
         RESOLVE_BENEATH
         RESOLVE_IN_ROOT
+
+
+cdef extern from "<sys/uio.h>" nogil:
+    struct iovec:
+        void *iov_base
+        size_t iov_len
+    # glibc >= 2.26 with _GNU_SOURCE (Python.h defines it); Linux >= 4.14 honours RWF_NOWAIT.
+    ssize_t preadv2(int fd, const iovec *iov, int iovcnt, off_t offset, int flags)
+    enum:
+        RWF_NOWAIT

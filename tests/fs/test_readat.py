@@ -216,3 +216,51 @@ def test_selector_exports_the_active_twin() -> None:
     active = readat.ChunkReader
     assert active in {mod.ChunkReader for mod in IMPLEMENTATIONS.values()}
     assert readat.pread_full in {mod.pread_full for mod in IMPLEMENTATIONS.values()}
+
+
+def _evicted(path: str) -> bool:
+    """Drop ``path`` from the page cache; False when this file system keeps it (tmpfs, no RWF_NOWAIT)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        try:
+            os.preadv(fd, [bytearray(1)], 0, os.RWF_NOWAIT)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        return False
+    finally:
+        os.close(fd)
+
+
+def test_pread_cached_reads_what_the_page_cache_holds(impl: ModuleType, data_fd: tuple[int, bytes]) -> None:
+    fd, data = data_fd
+    assert impl.pread_cached(fd, len(data), 0) == data  # just written: every page is cached
+    assert impl.pread_cached(fd, 100, 1000) == data[1000:1100]
+    assert impl.pread_cached(fd, 100, len(data) - 10) == data[-10:]
+    assert impl.pread_cached(fd, 0, 5) == b""
+    with pytest.raises(OSError) as excinfo:
+        impl.pread_cached(fd, 1, -1)
+    assert excinfo.value.errno == errno.EINVAL
+    with pytest.raises(ValueError):
+        impl.pread_cached(fd, -1, 0)
+
+
+def test_pread_cached_stops_where_the_disk_would_be_needed(
+    impl: ModuleType, tmp_path: os.PathLike[str]
+) -> None:
+    path = os.path.join(tmp_path, "cold")
+    data = os.urandom(4 << 20)
+    with open(path, "wb") as f:
+        f.write(data)
+    if not _evicted(path):
+        pytest.skip("this file system keeps the file in memory (cannot evict it from the page cache)")
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        cached = impl.pread_cached(fd, len(data), 0)
+        assert len(cached) < len(data) and cached == data[: len(cached)]
+        assert impl.pread_full(fd, len(data), 0) == data  # a blocking read still gets it all
+    finally:
+        os.close(fd)

@@ -239,6 +239,39 @@ def test_cat_large_file_streams_exact_bytes(agent: AgentProcess, alloc: AllocFix
     assert body == data
 
 
+def test_cat_of_a_file_out_of_the_page_cache_reads_it_in_threads(
+    agent: AgentProcess, alloc: AllocFixture
+) -> None:
+    data = os.urandom(2 * 1024 * 1024 + 5)
+    path = alloc.write("alloc/data/cold.bin", data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        try:
+            os.preadv(fd, [bytearray(1)], len(data) // 2, os.RWF_NOWAIT)
+            pytest.skip("this file system keeps the file in memory (cannot evict it from the page cache)")
+        except BlockingIOError:
+            pass
+    finally:
+        os.close(fd)
+    with agent.client() as client:
+        before = _counter(client, "outrider.fs.reads_off_loop")
+        resp = client.get(f"/v1/client/fs/cat/{alloc.id}", params={"path": "alloc/data/cold.bin"})
+        assert resp.status_code == 200 and resp.content == data
+        assert _counter(client, "outrider.fs.reads_off_loop") > before
+        resp = client.get(
+            f"/v1/client/fs/readat/{alloc.id}",
+            params={"path": "alloc/data/cold.bin", "offset": "7", "limit": "9"},
+        )
+        assert resp.content == data[7:16]
+
+
+def _counter(client: httpx.Client, name: str) -> float:
+    counters = client.get("/v1/metrics").json()["Counters"]
+    return next((c["Sum"] for c in counters if c["Name"] == name), 0.0)
+
+
 def test_cat_errors_keep_their_status(agent: AgentProcess, alloc: AllocFixture) -> None:
     assert_error(get(agent, f"/v1/client/fs/cat/{alloc.id}"), 400, "must provide a file name")
     assert_error(

@@ -14,6 +14,13 @@ def pread_full(fd: int, size: int, offset: int) -> bytes:
     raises ``ValueError``.
     """
 
+def pread_cached(fd: int, size: int, offset: int) -> bytes:
+    """What the page cache holds now of ``size`` bytes at ``offset``: a prefix, possibly empty.
+
+    ``preadv2`` with ``RWF_NOWAIT``: never waits for the disk. Raises
+    ``OSError(EOPNOTSUPP)`` where the file system cannot tell.
+    """
+
 class ChunkReader:
     """Positional reads of one descriptor into a single reused buffer.
 

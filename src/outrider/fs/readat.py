@@ -7,6 +7,8 @@ and ``IMPLEMENTATIONS``, the map of every importable twin.
   does one ``pread`` into a buffer reused across calls (the view is valid until the
   next read; empty at EOF); ``read_bytes(offset, size) -> bytes`` loops on short reads.
 - ``pread_full(fd, size, offset) -> bytes``: the same loop as a function.
+- ``pread_cached(fd, size, offset) -> bytes``: only what the page cache holds now
+  (``preadv2`` with ``RWF_NOWAIT``), a prefix of the range, possibly empty.
 
 Negative offsets raise ``OSError(EINVAL)``; ``EINTR`` is retried; the native twin
 releases the GIL around ``pread``.
@@ -21,6 +23,7 @@ _active, IMPLEMENTATIONS = _impl.select("readat", readat_py)
 
 ChunkReader: type[readat_py.ChunkReader] = _active.ChunkReader
 pread_full = _active.pread_full
+pread_cached = _active.pread_cached
 DEFAULT_CHUNK_SIZE: int = readat_py.DEFAULT_CHUNK_SIZE
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "IMPLEMENTATIONS", "ChunkReader", "pread_full"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "IMPLEMENTATIONS", "ChunkReader", "pread_cached", "pread_full"]

@@ -45,6 +45,34 @@ def pread_full(fd: int, size: int, offset: int) -> bytes:
     return b"".join(parts)
 
 
+def pread_cached(fd: int, size: int, offset: int) -> bytes:
+    """What the page cache holds now of ``size`` bytes at ``offset``: a prefix, possibly empty.
+
+    ``preadv2`` with ``RWF_NOWAIT`` stops where a read would wait for the disk, so
+    the event loop can read what is cached and leave the rest to a thread.
+    Raises ``OSError(EOPNOTSUPP)`` where the file system cannot tell.
+    """
+    fd = operator.index(fd)
+    size = operator.index(size)
+    offset = operator.index(offset)
+    _check_offset(offset)
+    if size < 0:
+        raise ValueError("size must be >= 0")
+    buf = bytearray(size)
+    view = memoryview(buf)
+    got = 0
+    while got < size:
+        try:
+            n = os.preadv(fd, [view[got:]], offset + got, os.RWF_NOWAIT)
+        except BlockingIOError:
+            break
+        if n == 0:
+            break
+        got += n
+    view.release()
+    return bytes(buf) if got == size else bytes(buf[:got])
+
+
 class ChunkReader:
     """Positional reads of one descriptor into a single reused buffer.
 
