@@ -52,6 +52,9 @@ class Workspace:
                 n = min(left, len(block))
                 out.write(block[:n])
                 left -= n
+            # Written back now, not during the first scenario's measurements.
+            out.flush()
+            os.fsync(out.fileno())
         self.path(PROBE_NAME).write_bytes(b"hello from the benchmark\n" * 40)
         self.path(CHANGING_NAME).write_bytes(b"hello from the benchmark\n" * 40)
         listing = self.path(LISTING_DIR)
