@@ -20,18 +20,24 @@ def _check_offset(offset: int) -> None:
         raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
 
 
-def pread_full(fd: int, size: int, offset: int) -> bytes:
-    """Read ``size`` bytes at ``offset``, looping on short reads; fewer only at end of file.
-
-    Returns a new ``bytes`` object. Negative ``offset`` raises ``OSError(EINVAL)``;
-    negative ``size`` raises ``ValueError``.
-    """
+def _range_args(fd: int, size: int, offset: int) -> tuple[int, int, int]:
+    """The arguments of a positional read as ints, checked as the native twin checks them."""
     fd = operator.index(fd)
     size = operator.index(size)
     offset = operator.index(offset)
     _check_offset(offset)
     if size < 0:
         raise ValueError("size must be >= 0")
+    return fd, size, offset
+
+
+def pread_full(fd: int, size: int, offset: int) -> bytes:
+    """Read ``size`` bytes at ``offset``, looping on short reads; fewer only at end of file.
+
+    Returns a new ``bytes`` object. Negative ``offset`` raises ``OSError(EINVAL)``;
+    negative ``size`` raises ``ValueError``.
+    """
+    fd, size, offset = _range_args(fd, size, offset)
     parts: list[bytes] = []
     got = 0
     while got < size:
@@ -52,12 +58,7 @@ def pread_cached(fd: int, size: int, offset: int) -> bytes:
     the event loop can read what is cached and leave the rest to a thread.
     Raises ``OSError(EOPNOTSUPP)`` where the file system cannot tell.
     """
-    fd = operator.index(fd)
-    size = operator.index(size)
-    offset = operator.index(offset)
-    _check_offset(offset)
-    if size < 0:
-        raise ValueError("size must be >= 0")
+    fd, size, offset = _range_args(fd, size, offset)
     buf = bytearray(size)
     view = memoryview(buf)
     got = 0
