@@ -30,6 +30,9 @@ from outrider.stats.service import AllocStatsService, HostStatsService, StatsGau
 from outrider.stream.service import StreamService
 from outrider.stream.watcher import Watcher
 
+YOUNG_GC_THRESHOLD = 10_000
+"""Allocations between young collections once the agent runs (CPython's default is 700)."""
+
 log = logging.getLogger("outrider.agent")
 
 
@@ -145,6 +148,10 @@ class Agent:
         # collector's view so each collection walks only what requests allocate.
         gc.collect()
         gc.freeze()
+        # Thousands of long-lived connections make every collection that reaches them slow;
+        # rarer young collections promote fewer of their objects (opening 10,000 followers:
+        # 2.7 s instead of 3.4-3.8 s), and the full collections' own rule is unchanged.
+        gc.set_threshold(YOUNG_GC_THRESHOLD, *gc.get_threshold()[1:])
 
     def close(self) -> None:
         """Release what the agent holds open: kept allocation directories and the state DB."""
