@@ -51,25 +51,8 @@ cdef Py_ssize_t _pread_full_into(int fd, char *buf, Py_ssize_t size, off_t offse
     return got
 
 
-def pread_full(int fd, Py_ssize_t size, long long offset):
-    """Read ``size`` bytes at ``offset``, looping on short reads; fewer only at end of file."""
-    _check_offset(offset)
-    if size < 0:
-        raise ValueError("size must be >= 0")
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
-    cdef Py_ssize_t got = _pread_full_into(fd, PyBytes_AS_STRING(out), size, <off_t>offset)
-    if got < size:
-        return out[:got]
-    return out
-
-
-def pread_cached(int fd, Py_ssize_t size, long long offset):
-    """What the page cache holds now of ``size`` bytes at ``offset``: a prefix, possibly empty; never waits for the disk."""
-    _check_offset(offset)
-    if size < 0:
-        raise ValueError("size must be >= 0")
-    cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
-    cdef char *buf = PyBytes_AS_STRING(out)
+cdef Py_ssize_t _pread_cached_into(int fd, char *buf, Py_ssize_t size, off_t offset) except -1:
+    # Stops where a read would wait for the disk (EAGAIN) or at end of file.
     cdef Py_ssize_t got = 0
     cdef Py_ssize_t n
     cdef int err
@@ -78,7 +61,7 @@ def pread_cached(int fd, Py_ssize_t size, long long offset):
         iov.iov_base = buf + got
         iov.iov_len = <size_t>(size - got)
         # RWF_NOWAIT never sleeps on the disk, so the GIL stays held.
-        n = preadv2(fd, &iov, 1, <off_t>(offset + got), RWF_NOWAIT)
+        n = preadv2(fd, &iov, 1, offset + got, RWF_NOWAIT)
         if n < 0:
             err = errno
             if err == EINTR:
@@ -90,9 +73,33 @@ def pread_cached(int fd, Py_ssize_t size, long long offset):
         if n == 0:
             break
         got += n
+    return got
+
+
+cdef bytes _read_range(int fd, Py_ssize_t size, long long offset, bint cached_only):
+    _check_offset(offset)
+    if size < 0:
+        raise ValueError("size must be >= 0")
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, size)
+    cdef char *buf = PyBytes_AS_STRING(out)
+    cdef Py_ssize_t got
+    if cached_only:
+        got = _pread_cached_into(fd, buf, size, <off_t>offset)
+    else:
+        got = _pread_full_into(fd, buf, size, <off_t>offset)
     if got < size:
         return out[:got]
     return out
+
+
+def pread_full(int fd, Py_ssize_t size, long long offset):
+    """Read ``size`` bytes at ``offset``, looping on short reads; fewer only at end of file."""
+    return _read_range(fd, size, offset, False)
+
+
+def pread_cached(int fd, Py_ssize_t size, long long offset):
+    """What the page cache holds now of ``size`` bytes at ``offset``: a prefix, possibly empty; never waits for the disk."""
+    return _read_range(fd, size, offset, True)
 
 
 cdef class ChunkReader:
