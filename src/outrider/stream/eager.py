@@ -15,7 +15,8 @@ The task resumes the started awaitable by delegating to its iterator exactly as
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Generator, Iterator
+import types
+from collections.abc import Awaitable, Generator
 from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
@@ -33,26 +34,14 @@ def start(awaitable: Awaitable[T]) -> tuple[bool, T | asyncio.Task[T]]:
         first = it.send(None)
     except StopIteration as stop:
         return True, cast(T, stop.value)
-    return False, asyncio.get_running_loop().create_task(_finish(_Rest(it, first)))
+    return False, asyncio.get_running_loop().create_task(_finish(cast(Generator[Any, Any, T], it), first))
 
 
-class _Rest(Awaitable[T]):
-    """The rest of an awaitable that already suspended once, yielding ``first``."""
-
-    __slots__ = ("_first", "_it")
-
-    def __init__(self, it: Generator[Any, Any, T] | Iterator[Any], first: object) -> None:
-        self._it = it
-        self._first = first
-
-    def __await__(self) -> Generator[Any, Any, T]:
-        return _delegate(cast(Generator[Any, Any, T], self._it), self._first)
+async def _finish(it: Generator[Any, Any, T], first: object) -> T:
+    return await _delegate(it, first)
 
 
-async def _finish(rest: _Rest[T]) -> T:
-    return await rest
-
-
+@types.coroutine
 def _delegate(it: Generator[Any, Any, T], first: object) -> Generator[Any, Any, T]:
     value = first
     while True:

@@ -165,8 +165,7 @@ class StreamResponse:
             self._run()
         except Exception as exc:
             self._crash = exc
-        if (self._crash is not None or self._failure is not None) and not outcome.done():
-            outcome.set_result(None)
+            self._end_body()
 
     # -- ASGI ----------------------------------------------------------------------------------
 
@@ -188,11 +187,8 @@ class StreamResponse:
             self.service.register(self)
             self.source.bind(self._wake)
             self._wake()
+            # Resolved only while no write is in flight: the end never goes out beside a frame.
             await outcome
-            in_flight = self._in_flight
-            if in_flight is not None:
-                # The end goes out after the last frame, never beside it.
-                await asyncio.wait((in_flight,))
             if self._crash is not None:
                 raise self._crash
             if self._failure is not None:
@@ -237,6 +233,7 @@ class StreamResponse:
                 body = source.produce()
             except OSError as exc:
                 self._failure = exc
+                outcome.set_result(None)
                 return
             if not body and self._heartbeat_due and self.heartbeats:
                 body = HEARTBEAT
@@ -278,14 +275,17 @@ class StreamResponse:
             self._gone = True
         elif exc is not None:
             self._crash = exc
-            outcome = self._outcome
-            if outcome is not None and not outcome.done():
-                outcome.set_result(None)
+            self._end_body()
             return
         else:
             assert self._loop is not None
             self.last_sent = self._loop.time()
         self._wake()
+
+    def _end_body(self) -> None:
+        outcome = self._outcome
+        if outcome is not None and not outcome.done():
+            outcome.set_result(None)
 
     async def _send(self, send: Send, body: bytes, more: bool = True) -> None:
         if self._gone:
